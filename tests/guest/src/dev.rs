@@ -1,0 +1,133 @@
+//! Talking to the kernel the way a shell user would: insmod, rmmod, open,
+//! write, read and close, each a real syscall.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::process::Command;
+
+pub const DEV: &str = "/dev/rustguess";
+pub const EINVAL: i32 = 22;
+pub const EMSGSIZE: i32 = 90;
+const O_NONBLOCK: i32 = 0o4000;
+
+/// Where the module under test lives (set once per stage by the runner).
+pub fn ko_path(dir: &str) -> String {
+    format!("{dir}/rustguess.ko")
+}
+
+fn run(cmd: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run {cmd}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{cmd} {} failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+pub fn insmod(ko: &str) -> Result<(), String> {
+    run("insmod", &[ko])
+}
+
+pub fn rmmod() -> Result<(), String> {
+    run("rmmod", &["rustguess"])
+}
+
+/// The module's line in /proc/modules, if it is loaded.
+pub fn proc_modules_line() -> Option<String> {
+    std::fs::read_to_string("/proc/modules")
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("rustguess "))
+        .map(str::to_owned)
+}
+
+/// One `echo ... > /dev/rustguess`: open, a single write(2), close.
+pub fn write_once(bytes: &[u8]) -> io::Result<usize> {
+    let mut f = OpenOptions::new().write(true).open(DEV)?;
+    f.write(bytes)
+}
+
+/// Reads an open file to end of file like `cat`, failing if the device never
+/// says EOF (the bug that makes `cat` loop forever).
+pub fn read_to_eof(f: &mut File, chunk: usize) -> Result<Vec<u8>, String> {
+    let mut all = Vec::new();
+    let mut buf = vec![0u8; chunk];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| format!("read: {e}"))?;
+        if n == 0 {
+            return Ok(all);
+        }
+        all.extend_from_slice(&buf[..n]);
+        if all.len() > 1 << 16 {
+            return Err(format!("no end of file after {} bytes: cat would loop", all.len()));
+        }
+    }
+}
+
+/// One `cat /dev/rustguess`: open, read to EOF, close.
+pub fn cat() -> Result<String, String> {
+    let mut f = File::open(DEV).map_err(|e| format!("open {DEV}: {e}"))?;
+    let bytes = read_to_eof(&mut f, 4096)?;
+    String::from_utf8(bytes).map_err(|e| format!("reply is not UTF-8: {e}"))
+}
+
+/// Writes a guess and returns the reply, as `echo N > dev; cat dev` would.
+pub fn guess(text: &str) -> Result<String, String> {
+    let n = write_once(text.as_bytes()).map_err(|e| format!("write {text:?}: {e}"))?;
+    if n != text.len() {
+        return Err(format!("write {text:?} returned {n}, expected {}", text.len()));
+    }
+    cat()
+}
+
+pub fn open_rw() -> Result<File, String> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(DEV)
+        .map_err(|e| format!("open {DEV}: {e}"))
+}
+
+/// /dev/kmsg, read from where the last call stopped.
+pub struct Kmsg(File);
+
+impl Kmsg {
+    pub fn open() -> Result<Self, String> {
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(O_NONBLOCK)
+            .open("/dev/kmsg")
+            .map(Kmsg)
+            .map_err(|e| format!("open /dev/kmsg: {e}"))
+    }
+
+    /// The messages logged since the previous call, without their headers.
+    pub fn new_lines(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut buf = vec![0u8; 8192];
+        loop {
+            match self.0.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let rec = String::from_utf8_lossy(&buf[..n]);
+                    // "prio,seq,usec,flags;message\n continuation lines"
+                    let msg = rec.split_once(';').map_or(&*rec, |(_, m)| m);
+                    lines.extend(msg.lines().map(|l| l.trim_end().to_owned()));
+                }
+                // EPIPE: records were overwritten before we read them; go on.
+                Err(e) if e.raw_os_error() == Some(32) => continue,
+                Err(_) => break,
+            }
+        }
+        lines
+    }
+}
