@@ -76,3 +76,20 @@ build_rgtest() {
         RUSTFLAGS="-C target-feature=+crt-static -D warnings -A linker-messages" \
         cargo build --release --offline --quiet'
 }
+
+# build_sabotaged NAME OUT: the finished module with tests/sabotage/NAME.patch
+# applied, built (warnings allowed) into OUT/NAME/rustguess.ko.
+build_sabotaged() {
+    local name=$1 out=$2 src=$2/src-$1
+    rm -rf "$src"; mkdir -p "$src" "$out/$name"
+    cp -r "$RG_TOP/module" "$src/module"
+    rm -rf "$src/module/steps"
+    patch -s -p1 -d "$src" <"$RG_TOP/tests/sabotage/$name.patch" || return 1
+    sid make -C "${src#"$RG_TOP"/}/module" KDIR="$KDIR" CC="$KCC" >/dev/null 2>&1 || return 1
+    cp "$src/module/rustguess.ko" "$out/$name/"
+}
+
+# stage_name DIR: the name a module directory from tests/stages has in the VM.
+stage_name() {
+    if [ "$1" = module ]; then echo final; else basename "$1"; fi
+}
