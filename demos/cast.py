@@ -64,6 +64,9 @@ def text(path):
 NORMALISE = [
     (re.compile(r"^\[\s*\d+\.\d+\] ?", re.M), "[TIME] "),  # dmesg timestamps
     (re.compile(r"\b(CPU|PID|UID): \d+"), r"\1: N"),
+    (re.compile(r"CPU#\d+: (\S+)/\d+"), r"CPU#N: \1/N"),
+    (re.compile(r"^.*\]\s+\? .*\n", re.M), ""),  # unreliable stack entries vary
+    (re.compile(r" \[last unloaded: [^\]]*\]"), ""),  # depends on what ran before
     (re.compile(r"(?<![0-9a-f])[0-9a-f]{16}(?![0-9a-f])"), "ADDR"),  # registers and pointers
     (re.compile(r"\b[A-Z][a-z]{2} +\d+ +\d\d:\d\d\b"), "DATE"),  # ls -l
     (re.compile(r"\b10, +\d+\b"), "10, MINOR"),  # misc minors are dynamic

@@ -235,7 +235,10 @@ impl MiscDevice for RustGuessDevice {
 
     // ANCHOR: open
     fn open(file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result {
-        // SAFETY: THIS_MODULE is this module, which is live: its code is running.
+        // SAFETY: THIS_MODULE points at this module's `struct module`, which
+        // stays valid while we run: misc_open() holds misc_mtx around this
+        // call, and unloading cannot finish before misc_deregister() has
+        // taken that mutex.
         if !unsafe { bindings::try_module_get(THIS_MODULE.as_ptr()) } {
             // rmmod has already begun.
             return Err(ENODEV);

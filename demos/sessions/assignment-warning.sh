@@ -3,5 +3,5 @@
 sudo insmod rustguess.ko
 sudo dd if=/dev/zero of=/dev/rustguess bs=64M count=1
 sudo dmesg | grep -A 3 'WARNING:'
-sudo dmesg | grep -A 12 'Call Trace:'
+sudo dmesg | sed -n '/Call Trace:/,/<\/TASK>/p' | grep -v ' ? '
 sudo rmmod rustguess

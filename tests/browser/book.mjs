@@ -66,6 +66,8 @@ for (const file of pages.sort()) {
   const casts = await page.locator('.asciicast[data-cast]').count();
   if (casts > 0) {
     await test(`${name}: ${casts} cast player(s) play to the recorded end`, async () => {
+      await page.waitForFunction((k) => (window.rustguessPlayers || []).length >= k, casts, { timeout: 10000 })
+        .catch(() => {});
       const names = await page.evaluate(() => (window.rustguessPlayers || []).map((p) => p.name));
       if (names.length !== casts) throw new Error(`${casts} cast elements but ${names.length} players (is the player script loaded?)`);
       for (let i = 0; i < names.length; i++) {

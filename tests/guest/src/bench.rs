@@ -82,7 +82,7 @@ fn bench(dir: &str) -> Result<(), String> {
     println!("BENCH | ratio | {:.1}x |", guess / floor);
     for players in [1, 2, 4, 8] {
         let ops = throughput(players)?;
-        println!("BENCH | throughput, {players} concurrent players | {ops:.0} round trips/s |");
+        println!("BENCH | throughput with {players} concurrent player(s) | {ops:.0} round trips/s |");
     }
     dev::rmmod()
 }
