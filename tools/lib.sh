@@ -24,7 +24,9 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 need_root() {
     if [ "$(id -u)" -ne 0 ]; then
         command -v sudo >/dev/null || die "run as root (sudo not found)"
-        exec sudo --preserve-env=RUSTGUESS_CACHE,RUSTGUESS_MIRROR,RUSTGUESS_ACCEL,CI,HOME "$0" "$@"
+        # Keep the caller's environment and PATH (cargo, node), which sudo's
+        # secure_path would otherwise replace.
+        exec sudo -E env "PATH=$PATH" "$0" "$@"
     fi
 }
 
