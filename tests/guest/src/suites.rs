@@ -138,6 +138,7 @@ fn bad_input(c: &mut Ctx, stage: &str) {
         ("plus-sign", b"+5\n", Ok(3), NOT_A_NUMBER),
         ("minus-sign", b"-5\n", Ok(3), NOT_A_NUMBER),
         ("letters", b"fifty\n", Ok(6), NOT_A_NUMBER),
+        ("inner-space", b"4 2\n", Ok(4), NOT_A_NUMBER),
         ("zero", b"0\n", Ok(2), "0 is out of range -- pick a number from 1 to 100.\n"),
         ("101", b"101\n", Ok(4), "101 is out of range"),
         ("u64-overflow", b"18446744073709551616\n", Ok(21), "18446744073709551616 is out of range"),
