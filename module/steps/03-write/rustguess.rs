@@ -120,7 +120,6 @@ impl Game {
         }
     }
 
-
     /// Plays one write's worth of input and sets the reply.
     fn play(&mut self, input: &[u8]) {
         if self.won {
@@ -234,6 +233,5 @@ impl MiscDevice for RustGuessDevice {
         Ok(copied)
     }
     // ANCHOR_END: write
-
 }
 // ANCHOR_END: device
