@@ -90,7 +90,7 @@ fn game(c: &mut Ctx, stage: &str, full: bool) {
     });
     reload(c, &t("reload"));
     c.test(&t("binary-search-wins-in-7"), |_| {
-        let tries = binary_search_player()?;
+        let tries = bisect_to_win(0)?;
         if tries <= 7 {
             Ok(())
         } else {
@@ -268,9 +268,10 @@ fn repeated_cat(_: &mut Ctx) -> TestResult {
 }
 
 /// Plays by bisection from the hints alone; returns the tries it needed.
-fn binary_search_player() -> Result<u64, String> {
+/// The winning reply must count `already` earlier guesses plus its own.
+fn bisect_to_win(already: u64) -> Result<u64, String> {
     let (mut lo, mut hi) = (1u64, 100u64);
-    for tries in 1..=10u64 {
+    for mine in 1..=10u64 {
         let mid = lo + (hi - lo) / 2;
         let reply = dev::guess(&format!("{mid}\n"))?;
         if reply.contains("too low") {
@@ -278,9 +279,9 @@ fn binary_search_player() -> Result<u64, String> {
         } else if reply.contains("too high") {
             hi = mid.saturating_sub(1);
         } else {
-            let noun = if tries == 1 { "try" } else { "tries" };
-            return expect_eq(&reply, &format!("Correct! You got it in {tries} {noun}.\n"))
-                .map(|()| tries);
+            let total = already + mine;
+            let noun = if total == 1 { "try" } else { "tries" };
+            return expect_eq(&reply, &format!("Correct! You got it in {total} {noun}.\n")).map(|()| mine);
         }
         if lo > hi {
             return Err(format!("hints contradict each other at {mid}: {reply:?}"));
@@ -334,30 +335,11 @@ fn concurrent_players(players: u64, each: u64) -> TestResult {
             }
         }
     }
-    let mine = binary_search_count_from(1 + players * each)?;
+    let mine = bisect_to_win(1 + players * each)?;
     if mine > 7 {
         return Err(format!("the final player needed {mine} tries"));
     }
     Ok(())
-}
-
-/// Bisects to a win when `already` guesses were made before; checks the
-/// reply counts all of them.
-fn binary_search_count_from(already: u64) -> Result<u64, String> {
-    let (mut lo, mut hi) = (1u64, 100u64);
-    for mine in 1..=10u64 {
-        let mid = lo + (hi - lo) / 2;
-        let reply = dev::guess(&format!("{mid}\n"))?;
-        if reply.contains("too low") {
-            lo = mid + 1;
-        } else if reply.contains("too high") {
-            hi = mid.saturating_sub(1);
-        } else {
-            let total = already + mine;
-            return expect_eq(&reply, &format!("Correct! You got it in {total} tries.\n")).map(|()| mine);
-        }
-    }
-    Err("no win after 10 tries".into())
 }
 
 /// rmmod must refuse while a file is open, and the open file must keep working.
