@@ -58,11 +58,20 @@ in_chroot() {
 # sid CMD...: run CMD in the ready chroot, in /src (the checkout).
 sid() { in_chroot "$RG_ROOT" /bin/sh -c 'cd /src && exec "$@"' sid "$@"; }
 
+# Set up (or reuse) the toolchain quietly, showing its log only on failure,
+# then load the versions; RUSTC_SHORT is e.g. "rustc 1.97.1".
+setup_quietly() {
+    mkdir -p "$RG_CACHE"
+    "$RG_TOP/tools/setup" >"$RG_CACHE/setup.log" 2>&1 || { cat "$RG_CACHE/setup.log"; die "tools/setup failed"; }
+    load_versions
+}
+
 # Versions recorded by tools/setup in the ready chroot.
 load_versions() {
     [ -f "$RG_ROOT/.rustguess-ready" ] || die "toolchain not set up: run tools/setup"
     # shellcheck disable=SC1091
     . "$RG_ROOT/.rustguess-ready"
+    RUSTC_SHORT=$(echo "$RUSTC_VERSION" | cut -d' ' -f1-2)
 }
 
 # build_module DIR: the reader's `make -C DIR`, pointed at the prepared tree
