@@ -9,7 +9,6 @@
 // ANCHOR: uses
 use core::cmp::Ordering;
 use kernel::{
-    bindings,
     fmt::{self, Write},
     fs::{File, Kiocb},
     iov::{IovIterDest, IovIterSource},
@@ -171,27 +170,69 @@ kernel::sync::global_lock! {
 }
 // ANCHOR_END: global
 
+// ANCHOR: compat
+/// `EMSGSIZE` ("Message too long"). `kernel::error::code` has it from Linux
+/// 7.1 on; on 7.0, Kbuild sets `rustguess_no_emsgsize` and we build the same
+/// error from the C constant, as `kernel::error::code` itself does.
+#[cfg(rustguess_no_emsgsize)]
+fn emsgsize() -> Error {
+    Error::from_errno(-(kernel::bindings::EMSGSIZE as i32))
+}
+
+#[cfg(not(rustguess_no_emsgsize))]
+fn emsgsize() -> Error {
+    EMSGSIZE
+}
+// ANCHOR_END: compat
+
 // ANCHOR: owner
-/// The device's file operations, plus the `owner` field that 7.2's
-/// `MiscDeviceRegistration` leaves empty.
+/// The `owner` field that `MiscDeviceRegistration` leaves empty before Linux
+/// 7.3 (from 7.3 on, Kbuild sets `rustguess_misc_owner` and the binding fills
+/// it in itself, so none of this is built).
 ///
 /// Without an owner the VFS takes no module reference for an open file, so
 /// `rmmod` succeeds while `/dev/rustguess` is open and the next call on that
 /// file jumps into freed memory. `open` installs this copy of the table on
 /// each new file: from then on the VFS holds a reference to this module until
 /// the file's last close, as it does for a C driver with `.owner = THIS_MODULE`.
-struct OwnedFops(bindings::file_operations);
+#[cfg(not(rustguess_misc_owner))]
+mod owner {
+    use super::{RustGuessDevice, OPTIONS};
+    use kernel::{bindings, fs::File, prelude::*};
 
-// SAFETY: The table is never written after compile time; sharing it between
-// threads only shares function pointers and the module pointer.
-unsafe impl Sync for OwnedFops {}
+    struct OwnedFops(bindings::file_operations);
 
-static OWNED_FOPS: OwnedFops = OwnedFops(bindings::file_operations {
-    owner: THIS_MODULE.as_ptr(),
-    // SAFETY: `into_raw` points `fops` at the device's vtable, a static that
-    // lives as long as this module.
-    ..unsafe { *OPTIONS.into_raw::<RustGuessDevice>().fops }
-});
+    // SAFETY: The table is never written after compile time; sharing it
+    // between threads only shares function pointers and the module pointer.
+    unsafe impl Sync for OwnedFops {}
+
+    static OWNED_FOPS: OwnedFops = OwnedFops(bindings::file_operations {
+        owner: crate::THIS_MODULE.as_ptr(),
+        // SAFETY: This runs at compile time: `into_raw` is a `const fn` that
+        // returns a pointer to the device's vtable, a static, and reading a
+        // static through a pointer during const evaluation copies its value
+        // into OWNED_FOPS. Nothing is read at run time, so nothing can dangle.
+        ..unsafe { *OPTIONS.into_raw::<RustGuessDevice>().fops }
+    });
+
+    /// Makes the VFS hold this module for as long as `file` is open.
+    pub(crate) fn hold_module(file: &File) -> Result {
+        // SAFETY: THIS_MODULE points at this module's `struct module`, which
+        // stays valid while we run: misc_open() holds misc_mtx around this
+        // call, and unloading cannot finish before misc_deregister() has
+        // taken that mutex.
+        if !unsafe { bindings::try_module_get(crate::THIS_MODULE.as_ptr()) } {
+            // rmmod has already begun.
+            return Err(ENODEV);
+        }
+        // SAFETY: The file is still being opened, so no other thread uses its
+        // `f_op` yet (misc_open() replaced it the same way just before calling
+        // us). The new table has the same functions; the VFS drops the module
+        // reference taken above when the file is released.
+        unsafe { (*file.as_ptr()).f_op = &OWNED_FOPS.0 };
+        Ok(())
+    }
+}
 // ANCHOR_END: owner
 
 // ANCHOR: register
@@ -235,19 +276,11 @@ impl MiscDevice for RustGuessDevice {
 
     // ANCHOR: open
     fn open(file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result {
-        // SAFETY: THIS_MODULE points at this module's `struct module`, which
-        // stays valid while we run: misc_open() holds misc_mtx around this
-        // call, and unloading cannot finish before misc_deregister() has
-        // taken that mutex.
-        if !unsafe { bindings::try_module_get(THIS_MODULE.as_ptr()) } {
-            // rmmod has already begun.
-            return Err(ENODEV);
-        }
-        // SAFETY: The file is still being opened, so no other thread uses its
-        // `f_op` yet (misc_open() replaced it the same way just before calling
-        // us). The new table has the same functions; the VFS drops the module
-        // reference taken above when the file is released.
-        unsafe { (*file.as_ptr()).f_op = &OWNED_FOPS.0 };
+        #[cfg(not(rustguess_misc_owner))]
+        owner::hold_module(file)?;
+        // From Linux 7.3 on, the binding's own `owner` holds the module.
+        #[cfg(rustguess_misc_owner)]
+        let _ = file;
         Ok(())
     }
     // ANCHOR_END: open
@@ -259,7 +292,7 @@ impl MiscDevice for RustGuessDevice {
             GAME.lock().reply.set(fmt!(
                 "That's {len} bytes; a guess is a number from {LOW} to {HIGH}.\n"
             ));
-            return Err(EMSGSIZE);
+            return Err(emsgsize());
         }
         // Copy from user space first: it may fault and sleep, so do it
         // without holding the lock.

@@ -162,6 +162,21 @@ kernel::sync::global_lock! {
 }
 // ANCHOR_END: global
 
+// ANCHOR: compat
+/// `EMSGSIZE` ("Message too long"). `kernel::error::code` has it from Linux
+/// 7.1 on; on 7.0, Kbuild sets `rustguess_no_emsgsize` and we build the same
+/// error from the C constant, as `kernel::error::code` itself does.
+#[cfg(rustguess_no_emsgsize)]
+fn emsgsize() -> Error {
+    Error::from_errno(-(kernel::bindings::EMSGSIZE as i32))
+}
+
+#[cfg(not(rustguess_no_emsgsize))]
+fn emsgsize() -> Error {
+    EMSGSIZE
+}
+// ANCHOR_END: compat
+
 // ANCHOR: register
 const OPTIONS: MiscDeviceOptions = MiscDeviceOptions { name: c"rustguess" };
 
@@ -213,7 +228,7 @@ impl MiscDevice for RustGuessDevice {
             GAME.lock().reply.set(fmt!(
                 "That's {len} bytes; a guess is a number from {LOW} to {HIGH}.\n"
             ));
-            return Err(EMSGSIZE);
+            return Err(emsgsize());
         }
         // Copy from user space first: it may fault and sleep, so do it
         // without holding the lock.
