@@ -2,18 +2,20 @@
 # Shared helpers for the scripts in tools/ and tests/. Source, don't run.
 #
 # Everything expensive lives in one cache outside the checkout:
-#   $RUSTGUESS_CACHE            (default ~/.cache/rustguess)
-#   ├── sid/                    Debian sid chroot: rustc, bindgen, gcc, QEMU, busybox
-#   │   ├── .rustguess-ready    written last; lists the versions the chroot holds
-#   │   └── usr/src/kdir-<kver>/  kernel tree after `make modules_prepare`
-#   └── *.partial               an interrupted build; deleted and redone, never trusted
+#   $RUSTGUESS_CACHE              (default ~/.cache/rustguess)
+#   ├── harness/                  Debian stable chroot: QEMU, busybox, cargo (runs the VMs)
+#   ├── targets/NAME -> NAME@KVER one chroot per kernel target (tests/targets/NAME),
+#   │   └── .rustguess-ready      written last: KVER, KDIR, rustc, vmlinuz, ...
+#   └── *.partial                 an interrupted build; deleted and redone, never trusted
 
 set -euo pipefail
 
 RG_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RG_CACHE=${RUSTGUESS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rustguess}
-RG_ROOT=$RG_CACHE/sid
-RG_MIRROR=${RUSTGUESS_MIRROR:-http://deb.debian.org/debian}
+RG_HARNESS=$RG_CACHE/harness
+# Mirrors: empty means the distribution's default, which debootstrap and apt know.
+RG_DEBIAN_MIRROR=${RUSTGUESS_DEBIAN_MIRROR:-}
+RG_UBUNTU_MIRROR=${RUSTGUESS_UBUNTU_MIRROR:-}
 RG_START=$(date +%s)
 
 # step "message": a progress line stamped with the seconds since the script began.
@@ -37,8 +39,11 @@ need_root() {
 # at /src.
 in_chroot() {
     local root=$1; shift
-    unshare --mount --propagation private -- /bin/bash -euc '
-        root=$1; top=$2; shift 2
+    unshare --mount --uts --propagation private -- /bin/bash -euc '
+        root=$1; top=$2; cache=$3; shift 3
+        # The name a reader gave the VM: it shows in prompts, and sudo wants
+        # to resolve it.
+        hostname rustguess
         mount -t proc proc "$root/proc"
         mount -t tmpfs -o mode=755,size=16m devtmpfs "$root/dev"
         for d in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
@@ -50,53 +55,108 @@ in_chroot() {
         ln -s pts/ptmx "$root/dev/ptmx"
         mount -t tmpfs tmpfs "$root/dev/shm"
         mount --bind "$top" "$root/src"
+        # The cache, for the harness to reach the targets (their root disks).
+        mkdir -p "$root/rgcache"
+        mount --bind "$cache" "$root/rgcache"
         exec chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" \
             PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"
-    ' in_chroot "$root" "$RG_TOP" "$@"
+    ' in_chroot "$root" "$RG_TOP" "$RG_CACHE" "$@"
 }
 
-# sid CMD...: run CMD in the ready chroot, in /src (the checkout).
-sid() { in_chroot "$RG_ROOT" /bin/sh -c 'cd /src && exec "$@"' sid "$@"; }
+# harness CMD...: run CMD in the harness chroot (QEMU, busybox, cargo), in /src.
+harness() { in_chroot "$RG_HARNESS" /bin/sh -c 'cd /src && exec "$@"' harness "$@"; }
 
-# Set up (or reuse) the toolchain quietly, showing its log only on failure,
-# then load the versions; RUSTC_SHORT is e.g. "rustc 1.97.1".
-setup_quietly() {
-    mkdir -p "$RG_CACHE"
-    "$RG_TOP/tools/setup" >"$RG_CACHE/setup.log" 2>&1 || { cat "$RG_CACHE/setup.log"; die "tools/setup failed"; }
-    load_versions
+# The kernel targets, one file each in tests/targets/; RUSTGUESS_TARGETS
+# (space-separated names) picks some. The primary target comes first.
+all_targets() {
+    local f
+    for f in "$RG_TOP"/tests/targets/*; do
+        grep -q '^PRIMARY=1' "$f" && basename "$f"
+    done
+    for f in "$RG_TOP"/tests/targets/*; do
+        grep -q '^PRIMARY=1' "$f" || basename "$f"
+    done
 }
+targets() {
+    if [ -n "${RUSTGUESS_TARGETS:-}" ]; then
+        local t
+        for t in $RUSTGUESS_TARGETS; do
+            [ -f "$RG_TOP/tests/targets/$t" ] || die "no target tests/targets/$t"
+            echo "$t"
+        done
+    else
+        all_targets
+    fi
+}
+primary_target() { all_targets | head -n1; }
 
-# Versions recorded by tools/setup in the ready chroot.
-load_versions() {
-    [ -f "$RG_ROOT/.rustguess-ready" ] || die "toolchain not set up: run tools/setup"
+# load_target NAME: the target's description (tests/targets/NAME) and what
+# tools/setup recorded for it: T_ROOT (its chroot), KVER, KDIR, KCC,
+# RUSTC_VERSION, RUSTC_SHORT (e.g. "rustc 1.93.1"), BINDGEN_VERSION, VMLINUZ.
+load_target() {
+    T_NAME=$1
+    [ -f "$RG_TOP/tests/targets/$T_NAME" ] || die "no target tests/targets/$T_NAME"
+    # shellcheck disable=SC1090
+    . "$RG_TOP/tests/targets/$T_NAME"
+    T_ROOT=$RG_CACHE/targets/$T_NAME
+    [ -f "$T_ROOT/.rustguess-ready" ] || die "target $T_NAME is not set up: run tools/setup $T_NAME"
     # shellcheck disable=SC1091
-    . "$RG_ROOT/.rustguess-ready"
+    . "$T_ROOT/.rustguess-ready"
     RUSTC_SHORT=$(echo "$RUSTC_VERSION" | cut -d' ' -f1-2)
 }
 
-# build_module DIR: the reader's `make -C DIR`, pointed at the prepared tree
-# and the kernel's own compiler, with Rust warnings as errors.
-build_module() {
-    sid make -C "$1" KDIR="$KDIR" CC="$KCC" KRUSTFLAGS=-Dwarnings
+# in_target CMD...: run CMD in the loaded target's chroot, in /src, as root.
+# /usr/local/bin/uname there answers `uname -r` with the target's kernel, so
+# `$(uname -r)` in the reader's commands means the kernel under test.
+in_target() { in_chroot "$T_ROOT" /bin/sh -c 'cd /src && exec "$@"' in_target "$@"; }
+
+# Set up (or reuse) the harness and the targets quietly, showing the log only
+# on failure.
+setup_quietly() {
+    mkdir -p "$RG_CACHE"
+    "$RG_TOP/tools/setup" "$@" >"$RG_CACHE/setup.log" 2>&1 || { cat "$RG_CACHE/setup.log"; die "tools/setup failed"; }
 }
 
-# The in-guest test program, built static with the chroot's cargo (std only).
-RG_RGTEST=$RG_ROOT/var/cache/rgtest/release/rgtest
+# build_module SRC OUT: build the module source directory SRC (relative to
+# the checkout) for the loaded target, as the reader does (`make`), in a copy
+# at OUT (inside the checkout), with Rust warnings as errors. Output: the
+# build's own output; OUT/rustguess.ko.
+build_module() {
+    local src=$1 out=$2
+    rm -rf "$out"; mkdir -p "$out"
+    cp "$RG_TOP/$src"/Makefile "$RG_TOP/$src"/Kbuild "$RG_TOP/$src"/*.rs "$out/"
+    # shellcheck disable=SC2086
+    in_target sh -c 'cd "$1" && shift && exec make "$@"' build "${out#"$RG_TOP"/}" $MAKE_ARGS KRUSTFLAGS=-Dwarnings
+}
+
+# build_clean SRC OUT: build_module, and fail on any warning or error the
+# target does not expect readers to see (its TOLERATE list).
+build_clean() {
+    build_module "$1" "$2" 2>&1 | tee "$2.log"
+    [ "${PIPESTATUS[0]}" = 0 ] || return 1
+    local bad
+    bad=$(grep -Ei 'warning|error' "$2.log" | grep -Ev "${TOLERATE:-^$}" || true)
+    [ -z "$bad" ] || { printf 'not expected in a clean build:\n%s\n' "$bad"; return 1; }
+}
+
+# The in-guest test program, built static with the harness's cargo (std only).
+RG_RGTEST=$RG_HARNESS/var/cache/rgtest/release/rgtest
 build_rgtest() {
-    sid sh -c 'cd tests/guest && CARGO_HOME=/var/cache/cargo CARGO_TARGET_DIR=/var/cache/rgtest \
-        RUSTFLAGS="-C target-feature=+crt-static -D warnings -A linker-messages" \
+    harness sh -c 'cd tests/guest && CARGO_HOME=/var/cache/cargo CARGO_TARGET_DIR=/var/cache/rgtest \
+        RUSTFLAGS="-C target-feature=+crt-static -D warnings" \
         cargo build --release --offline --quiet'
 }
 
 # build_sabotaged NAME OUT: the finished module with tests/sabotage/NAME.patch
-# applied, built (warnings allowed) into OUT/NAME/rustguess.ko.
+# applied, built for the loaded target (warnings allowed) into OUT/NAME/rustguess.ko.
 build_sabotaged() {
     local name=$1 out=$2 src=$2/src-$1
-    rm -rf "$src"; mkdir -p "$src" "$out/$name"
-    cp -r "$RG_TOP/module" "$src/module"
-    rm -rf "$src/module/steps"
+    rm -rf "$src"; mkdir -p "$src/module" "$out/$name"
+    cp "$RG_TOP"/module/{Makefile,Kbuild,rustguess.rs} "$src/module/"
     patch -s -p1 -d "$src" <"$RG_TOP/tests/sabotage/$name.patch" || return 1
-    sid make -C "${src#"$RG_TOP"/}/module" KDIR="$KDIR" CC="$KCC" >/dev/null 2>&1 || return 1
+    # shellcheck disable=SC2086
+    in_target sh -c 'cd "$1" && shift && exec make "$@"' build "${src#"$RG_TOP"/}/module" $MAKE_ARGS \
+        >"$src/build.log" 2>&1 || { tail -n 20 "$src/build.log"; return 1; }
     cp "$src/module/rustguess.ko" "$out/$name/"
 }
 
