@@ -9,7 +9,7 @@ echo 1000000000000000000000 | sudo tee /dev/rustguess
 sudo cat /dev/rustguess
 echo ' 007 ' | sudo tee /dev/rustguess
 sudo cat /dev/rustguess
-sudo dd if=/dev/zero of=/dev/rustguess bs=64M count=1
+sudo gnudd if=/dev/zero of=/dev/rustguess bs=64M count=1
 sudo cat /dev/rustguess
 sudo dmesg | grep -c WARNING
 sudo rmmod rustguess
