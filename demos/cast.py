@@ -73,6 +73,8 @@ NORMALISE = [
     (re.compile(r" # \d+ ms$", re.M), ""),  # guest test timings
     (re.compile(r" \(\d+s\)"), ""),  # host step timings
     (re.compile(r"^\[\s*\d+s\] ", re.M), ""),
+    (re.compile(r"copied, [0-9.]+ s, [0-9.]+ [kMG]?B/s"), "copied, T s, R B/s"),  # dd timing
+    (re.compile(r"RIP: 0033:0x[0-9a-f]+"), "RIP: 0033:ADDR"),  # user-space addresses (ASLR)
     (re.compile(r"[ \t]+$", re.M), ""),
 ]
 
