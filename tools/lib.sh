@@ -125,8 +125,15 @@ build_module() {
     local src=$1 out=$2
     rm -rf "$out"; mkdir -p "$out"
     cp "$RG_TOP/$src"/Makefile "$RG_TOP/$src"/Kbuild "$RG_TOP/$src"/*.rs "$out/"
+    target_make "$out" KRUSTFLAGS=-Dwarnings
+}
+
+# target_make DIR [ARG...]: `make` in DIR (inside the checkout) in the loaded
+# target's chroot, with the target's own arguments (KDIR, CC) if it has any.
+target_make() {
+    local dir=$1; shift
     # shellcheck disable=SC2086
-    in_target sh -c 'cd "$1" && shift && exec make "$@"' build "${out#"$RG_TOP"/}" $MAKE_ARGS KRUSTFLAGS=-Dwarnings
+    in_target sh -c 'cd "$1" && shift && exec make "$@"' make "${dir#"$RG_TOP"/}" $MAKE_ARGS "$@"
 }
 
 # build_clean SRC OUT: build_module, and fail on any warning or error the
@@ -154,9 +161,7 @@ build_sabotaged() {
     rm -rf "$src"; mkdir -p "$src/module" "$out/$name"
     cp "$RG_TOP"/module/{Makefile,Kbuild,rustguess.rs} "$src/module/"
     patch -s -p1 -d "$src" <"$RG_TOP/tests/sabotage/$name.patch" || return 1
-    # shellcheck disable=SC2086
-    in_target sh -c 'cd "$1" && shift && exec make "$@"' build "${src#"$RG_TOP"/}/module" $MAKE_ARGS \
-        >"$src/build.log" 2>&1 || { tail -n 20 "$src/build.log"; return 1; }
+    target_make "$src/module" >"$src/build.log" 2>&1 || { tail -n 20 "$src/build.log"; return 1; }
     cp "$src/module/rustguess.ko" "$out/$name/"
 }
 
