@@ -2,9 +2,9 @@
 
 //! rustguess, step 3: one global game, played by writing to the device.
 //!
-//! Write a guess to the device (`echo 50 > /dev/rustguess`); the answer goes
-//! to the kernel log (`sudo dmesg`) until step 4 adds `read`. Every open of
-//! the device plays the same game, which lives behind one global mutex.
+//! Write a guess to the device (`echo 50 | sudo tee /dev/rustguess`); the
+//! reply goes to the kernel log (`sudo dmesg`) until step 4 adds `read`.
+//! Every open of the device plays the same game, behind one global mutex.
 
 // ANCHOR: uses
 use core::cmp::Ordering;
@@ -104,6 +104,7 @@ fn parse(input: &[u8]) -> Guess<'_> {
 // ANCHOR_END: parse
 
 // ANCHOR: game
+// ANCHOR: state
 /// The whole game. One instance, behind the `GAME` mutex.
 struct Game {
     tries: u64,
@@ -119,6 +120,7 @@ impl Game {
             reply: Reply::new(),
         }
     }
+    // ANCHOR_END: state
 
     /// Plays one write's worth of input and sets the reply.
     fn play(&mut self, input: &[u8]) {
@@ -132,7 +134,7 @@ impl Game {
         match parse(input) {
             Guess::NotANumber => self.reply.set(fmt!(
                 "That's not a number. Write a whole number from {LOW} to {HIGH}, \
-                 like: echo 50 > /dev/rustguess\n"
+                 like: echo 50 | sudo tee /dev/rustguess\n"
             )),
             Guess::OutOfRange(text) => self.reply.set(fmt!(
                 "{text} is out of range -- pick a number from {LOW} to {HIGH}.\n"
@@ -146,7 +148,8 @@ impl Game {
                         self.won = true;
                         let tries = self.tries;
                         let noun = if tries == 1 { "try" } else { "tries" };
-                        self.reply.set(fmt!("Correct! You got it in {tries} {noun}.\n"));
+                        self.reply
+                            .set(fmt!("Correct! You got it in {tries} {noun}.\n"));
                     }
                 }
             }

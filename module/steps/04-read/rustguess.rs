@@ -2,9 +2,9 @@
 
 //! rustguess, step 4: the game, now readable with `cat`.
 //!
-//! Write a guess to the device (`echo 50 > /dev/rustguess`) and read the
-//! answer back (`cat /dev/rustguess`). Every open of the device plays the same
-//! game, which lives behind one global mutex.
+//! Write a guess to the device (`echo 50 | sudo tee /dev/rustguess`) and read
+//! the reply back (`sudo cat /dev/rustguess`). Every open of the device plays
+//! the same game, which lives behind one global mutex.
 
 // ANCHOR: uses
 use core::cmp::Ordering;
@@ -104,6 +104,7 @@ fn parse(input: &[u8]) -> Guess<'_> {
 // ANCHOR_END: parse
 
 // ANCHOR: game
+// ANCHOR: state
 /// The whole game. One instance, behind the `GAME` mutex.
 struct Game {
     tries: u64,
@@ -119,14 +120,17 @@ impl Game {
             reply: Reply::new(),
         }
     }
+    // ANCHOR_END: state
 
+    // ANCHOR: welcome
     fn welcome(&mut self) {
         self.reply.set(fmt!(
             "Welcome to rustguess! I'm thinking of a number from {LOW} to {HIGH}.\n\
-             Guess with: echo 50 > /dev/rustguess\n\
-             Then read my answer: cat /dev/rustguess\n"
+             Guess with: echo 50 | sudo tee /dev/rustguess\n\
+             Then read my reply: sudo cat /dev/rustguess\n"
         ));
     }
+    // ANCHOR_END: welcome
 
     /// Plays one write's worth of input and sets the reply.
     fn play(&mut self, input: &[u8]) {
@@ -140,7 +144,7 @@ impl Game {
         match parse(input) {
             Guess::NotANumber => self.reply.set(fmt!(
                 "That's not a number. Write a whole number from {LOW} to {HIGH}, \
-                 like: echo 50 > /dev/rustguess\n"
+                 like: echo 50 | sudo tee /dev/rustguess\n"
             )),
             Guess::OutOfRange(text) => self.reply.set(fmt!(
                 "{text} is out of range -- pick a number from {LOW} to {HIGH}.\n"
@@ -154,7 +158,8 @@ impl Game {
                         self.won = true;
                         let tries = self.tries;
                         let noun = if tries == 1 { "try" } else { "tries" };
-                        self.reply.set(fmt!("Correct! You got it in {tries} {noun}.\n"));
+                        self.reply
+                            .set(fmt!("Correct! You got it in {tries} {noun}.\n"));
                     }
                 }
             }
@@ -249,8 +254,10 @@ impl MiscDevice for RustGuessDevice {
         if copied > 0 {
             GAME.lock().play(buf.get(..copied).unwrap_or(&[]));
         }
+        // ANCHOR: rewind
         // Rewind this file so that its next read() shows the new reply.
         *kiocb.ki_pos_mut() = 0;
+        // ANCHOR_END: rewind
         Ok(copied)
     }
     // ANCHOR_END: write
