@@ -48,7 +48,9 @@ fn throughput(players: usize) -> Result<f64, String> {
         .collect();
     let mut total = 0.0;
     for h in handles {
-        let (n, t) = h.join().map_err(|_| "player thread panicked".to_string())??;
+        let (n, t) = h
+            .join()
+            .map_err(|_| "player thread panicked".to_string())??;
         total += n as f64 / t.as_secs_f64();
     }
     Ok(total)
@@ -68,7 +70,10 @@ fn bench(dir: &str) -> Result<(), String> {
     dev::insmod(&dev::ko_path(dir))?;
     let mut dev_fd = dev::open_rw()?;
     let mut dev_fd2 = dev_fd.try_clone().map_err(|e| e.to_string())?;
-    let mut null = OpenOptions::new().write(true).open("/dev/null").map_err(|e| e.to_string())?;
+    let mut null = OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| e.to_string())?;
     let mut zero = File::open("/dev/zero").map_err(|e| e.to_string())?;
     // Warm up both paths, then measure them alternately.
     measure(&mut dev_fd, &mut dev_fd2)?;
@@ -82,7 +87,9 @@ fn bench(dir: &str) -> Result<(), String> {
     println!("BENCH | ratio | {:.1}x |", guess / floor);
     for players in [1, 2, 4, 8] {
         let ops = throughput(players)?;
-        println!("BENCH | throughput with {players} concurrent player(s) | {ops:.0} round trips/s |");
+        println!(
+            "BENCH | throughput with {players} concurrent player(s) | {ops:.0} round trips/s |"
+        );
     }
     dev::rmmod()
 }

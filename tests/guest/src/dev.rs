@@ -68,7 +68,10 @@ pub fn read_to_eof(f: &mut File, chunk: usize) -> Result<Vec<u8>, String> {
         }
         all.extend_from_slice(&buf[..n]);
         if all.len() > 1 << 16 {
-            return Err(format!("no end of file after {} bytes: cat would loop", all.len()));
+            return Err(format!(
+                "no end of file after {} bytes: cat would loop",
+                all.len()
+            ));
         }
     }
 }
@@ -84,7 +87,10 @@ pub fn cat() -> Result<String, String> {
 pub fn guess(text: &str) -> Result<String, String> {
     let n = write_once(text.as_bytes()).map_err(|e| format!("write {text:?}: {e}"))?;
     if n != text.len() {
-        return Err(format!("write {text:?} returned {n}, expected {}", text.len()));
+        return Err(format!(
+            "write {text:?} returned {n}, expected {}",
+            text.len()
+        ));
     }
     cat()
 }

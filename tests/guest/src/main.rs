@@ -178,11 +178,16 @@ fn run(plan_path: &str) -> i32 {
     let (value, letters) = taint();
     ctx.test("kernel-taint", |_| {
         println!("# taint: {value} ({letters}) at boot: ({boot_taint})");
-        let unexpected: String = letters.chars().filter(|c| !EXPECTED_TAINT.contains(*c)).collect();
+        let unexpected: String = letters
+            .chars()
+            .filter(|c| !EXPECTED_TAINT.contains(*c))
+            .collect();
         if unexpected.is_empty() {
             Ok(())
         } else {
-            Err(format!("kernel tainted {letters} ({value}); unexpected flags: {unexpected}"))
+            Err(format!(
+                "kernel tainted {letters} ({value}); unexpected flags: {unexpected}"
+            ))
         }
     });
     println!("1..{}", ctx.count);

@@ -21,7 +21,9 @@ pub fn run(suite: &str, stage: &str, c: &mut Ctx) -> bool {
                 c.expect_log("rustguess: module loaded")
             });
             c.test(&t("listed-in-proc-modules"), |_| {
-                dev::proc_modules_line().map(|_| ()).ok_or("rustguess not in /proc/modules".into())
+                dev::proc_modules_line()
+                    .map(|_| ())
+                    .ok_or("rustguess not in /proc/modules".into())
             });
             c.test(&t("rmmod-logs-unloaded"), |c| {
                 dev::rmmod()?;
@@ -36,7 +38,9 @@ pub fn run(suite: &str, stage: &str, c: &mut Ctx) -> bool {
             load(c, &t("insmod"));
             c.test(&t("node-is-misc-char-device-0600"), |_| check_node());
             c.test(&t("open-and-close"), |_| dev::open_rw().map(drop));
-            c.test(&t("read-without-read_iter-is-EINVAL"), |_| expect_read_errno(EINVAL));
+            c.test(&t("read-without-read_iter-is-EINVAL"), |_| {
+                expect_read_errno(EINVAL)
+            });
             c.test(&t("write-without-write_iter-is-EINVAL"), |_| {
                 expect_errno(dev::write_once(b"50\n"), EINVAL)
             });
@@ -57,12 +61,16 @@ pub fn run(suite: &str, stage: &str, c: &mut Ctx) -> bool {
             c.test(&t("overlong-write-is-EMSGSIZE"), |_| {
                 expect_errno(dev::write_once(&[b'7'; 33]), EMSGSIZE)
             });
-            c.test(&t("read-without-read_iter-is-EINVAL"), |_| expect_read_errno(EINVAL));
+            c.test(&t("read-without-read_iter-is-EINVAL"), |_| {
+                expect_read_errno(EINVAL)
+            });
             unload(c, &t("rmmod"));
         }
         "read" => {
             load(c, &t("insmod"));
-            c.test(&t("cat-shows-welcome-then-eof"), |_| expect_prefix(&dev::cat()?, WELCOME));
+            c.test(&t("cat-shows-welcome-then-eof"), |_| {
+                expect_prefix(&dev::cat()?, WELCOME)
+            });
             c.test(&t("echo-then-cat"), |_| {
                 expect_eq(&dev::guess("50\n")?, "50 is too high -- guess lower.\n")
             });
@@ -81,12 +89,17 @@ pub fn run(suite: &str, stage: &str, c: &mut Ctx) -> bool {
 fn game(c: &mut Ctx, stage: &str, full: bool) {
     let t = |name: &str| format!("{stage}/{name}");
     load(c, &t("insmod"));
-    c.test(&t("welcome-on-load"), |_| expect_prefix(&dev::cat()?, WELCOME));
+    c.test(&t("welcome-on-load"), |_| {
+        expect_prefix(&dev::cat()?, WELCOME)
+    });
     c.test(&t("transcript"), |_| {
         expect_eq(&dev::guess("50\n")?, "50 is too high -- guess lower.\n")?;
         expect_eq(&dev::guess("25\n")?, "25 is too low -- guess higher.\n")?;
         expect_eq(&dev::guess("42\n")?, "Correct! You got it in 3 tries.\n")?;
-        expect_prefix(&dev::guess("50\n")?, "You already won! To play again, reload the module:\n")
+        expect_prefix(
+            &dev::guess("50\n")?,
+            "You already won! To play again, reload the module:\n",
+        )
     });
     reload(c, &t("reload"));
     c.test(&t("binary-search-wins-in-7"), |_| {
@@ -139,20 +152,57 @@ fn bad_input(c: &mut Ctx, stage: &str) {
         ("minus-sign", b"-5\n", Ok(3), NOT_A_NUMBER),
         ("letters", b"fifty\n", Ok(6), NOT_A_NUMBER),
         ("inner-space", b"4 2\n", Ok(4), NOT_A_NUMBER),
-        ("zero", b"0\n", Ok(2), "0 is out of range -- pick a number from 1 to 100.\n"),
+        (
+            "zero",
+            b"0\n",
+            Ok(2),
+            "0 is out of range -- pick a number from 1 to 100.\n",
+        ),
         ("101", b"101\n", Ok(4), "101 is out of range"),
-        ("u64-overflow", b"18446744073709551616\n", Ok(21), "18446744073709551616 is out of range"),
-        ("leading-zeros", b"007\n", Ok(4), "7 is too low -- guess higher.\n"),
-        ("surrounding-whitespace", b"\t 30 \r\n", Ok(7), "30 is too low"),
-        ("longest-accepted-32-bytes", b"                            99\n\n", Ok(32), "99 is too high"),
-        ("33-bytes-is-EMSGSIZE", b"                             99\n\n", Err(EMSGSIZE), "That's 33 bytes"),
-        ("very-long-line", &[b'5'; 4096], Err(EMSGSIZE), "That's 4096 bytes"),
+        (
+            "u64-overflow",
+            b"18446744073709551616\n",
+            Ok(21),
+            "18446744073709551616 is out of range",
+        ),
+        (
+            "leading-zeros",
+            b"007\n",
+            Ok(4),
+            "7 is too low -- guess higher.\n",
+        ),
+        (
+            "surrounding-whitespace",
+            b"\t 30 \r\n",
+            Ok(7),
+            "30 is too low",
+        ),
+        (
+            "longest-accepted-32-bytes",
+            b"                            99\n\n",
+            Ok(32),
+            "99 is too high",
+        ),
+        (
+            "33-bytes-is-EMSGSIZE",
+            b"                             99\n\n",
+            Err(EMSGSIZE),
+            "That's 33 bytes",
+        ),
+        (
+            "very-long-line",
+            &[b'5'; 4096],
+            Err(EMSGSIZE),
+            "That's 4096 bytes",
+        ),
     ];
     for (name, input, want, reply) in cases {
         c.test(&format!("{stage}/bad-input/{name}"), |_| {
             let got = dev::write_once(input).map_err(|e| e.raw_os_error().unwrap_or(-1));
             if got != *want {
-                return Err(format!("write gave {got:?}, expected {want:?} (Err is an errno)"));
+                return Err(format!(
+                    "write gave {got:?}, expected {want:?} (Err is an errno)"
+                ));
             }
             expect_prefix(&dev::cat()?, reply)
         });
@@ -170,9 +220,10 @@ fn bad_input(c: &mut Ctx, stage: &str) {
         expect_prefix(&dev::cat()?, "That's 67108864 bytes")
     });
     // Of all the writes above only 007, 30 and 99 were guesses.
-    c.test(&format!("{stage}/bad-input/only-numbers-count-as-tries"), |_| {
-        expect_eq(&dev::guess("42\n")?, "Correct! You got it in 4 tries.\n")
-    });
+    c.test(
+        &format!("{stage}/bad-input/only-numbers-count-as-tries"),
+        |_| expect_eq(&dev::guess("42\n")?, "Correct! You got it in 4 tries.\n"),
+    );
 }
 
 fn load(c: &mut Ctx, name: &str) {
@@ -281,7 +332,8 @@ fn bisect_to_win(already: u64) -> Result<u64, String> {
         } else {
             let total = already + mine;
             let noun = if total == 1 { "try" } else { "tries" };
-            return expect_eq(&reply, &format!("Correct! You got it in {total} {noun}.\n")).map(|()| mine);
+            return expect_eq(&reply, &format!("Correct! You got it in {total} {noun}.\n"))
+                .map(|()| mine);
         }
         if lo > hi {
             return Err(format!("hints contradict each other at {mid}: {reply:?}"));
@@ -292,7 +344,8 @@ fn bisect_to_win(already: u64) -> Result<u64, String> {
 
 /// `rgtest player GUESS COUNT`: one process that writes GUESS COUNT times.
 pub fn player(args: &[String]) -> i32 {
-    let (Some(guess), Some(Ok(count))) = (args.first(), args.get(1).map(|c| c.parse::<u32>())) else {
+    let (Some(guess), Some(Ok(count))) = (args.first(), args.get(1).map(|c| c.parse::<u32>()))
+    else {
         return 2;
     };
     let line = format!("{guess}\n");
@@ -356,7 +409,8 @@ fn rmmod_while_open(c: &mut Ctx) -> TestResult {
     if refs != "1" {
         return Err(format!("expected 1 reference while open: {line}"));
     }
-    f.write(b"10\n").map_err(|e| format!("write on the open file: {e}"))?;
+    f.write(b"10\n")
+        .map_err(|e| format!("write on the open file: {e}"))?;
     let reply = dev::read_to_eof(&mut f, 4096)?;
     expect_prefix(&String::from_utf8_lossy(&reply), "10 is too low")?;
     drop(f);
