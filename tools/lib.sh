@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # a library: its variables are for the scripts that source it
 # Shared helpers for the scripts in tools/ and tests/. Source, don't run.
 #
 # Everything expensive lives in one cache outside the checkout:
@@ -30,6 +30,16 @@ need_root() {
         # secure_path would otherwise replace.
         exec sudo -E env "PATH=$PATH" "$0" "$@"
     fi
+    # Run through sudo: when the outermost script ends, whatever it made in
+    # the checkout (target/, test-out/, casts, ...) goes back to the user
+    # who ran it, so their own tools/serve or git can write there later.
+    if [ -n "${SUDO_UID:-}" ] && [ "$SUDO_UID" != 0 ] && [ -z "${RG_GIVE_BACK:-}" ]; then
+        export RG_GIVE_BACK=$$
+        trap give_back EXIT
+    fi
+}
+give_back() {
+    find "$RG_TOP" -xdev -uid 0 -exec chown -h "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" {} + 2>/dev/null || true
 }
 
 # in_chroot ROOT CMD...: run CMD inside the chroot in a private mount namespace.
@@ -94,7 +104,7 @@ primary_target() { all_targets | head -n1; }
 # tools/setup recorded for it: T_ROOT (its chroot), KVER, KDIR, KCC,
 # RUSTC_VERSION, RUSTC_SHORT (e.g. "rustc 1.93.1"), BINDGEN_VERSION, VMLINUZ.
 load_target() {
-    T_NAME=$1 PRIMARY=0 APT_PREFERENCES=
+    T_NAME=$1 PRIMARY=0 APT_PREFERENCES='' LINT_SCRIPT='' LINT_PACKAGES=''
     [ -f "$RG_TOP/tests/targets/$T_NAME" ] || die "no target tests/targets/$T_NAME"
     # shellcheck disable=SC1090
     . "$RG_TOP/tests/targets/$T_NAME"

@@ -3,5 +3,5 @@
 # the commands the tests build with.
 sudo apt update
 sudo apt install -y build-essential kmod linux-headers-$(uname -r) linux-lib-rust-$(uname -r)
-sudo apt install -y rustc-1.93 rust-1.93-src bindgen
+sudo apt install -y rustc-1.93
 sudo update-alternatives --install /usr/bin/rustc rustc /usr/bin/rustc-1.93 100
