@@ -181,12 +181,14 @@ def check(out_dir, log):
             if c["expect"]:
                 want = [line for line in c["expect"]]
                 if norm(want) != norm(got):
-                    problems.append(f"{short}: printed something else than the book shows")
+                    status = f" exited {rc} and" if rc else ""
+                    problems.append(f"{short}{status} printed something else than the book shows")
                     problems += ["  book: " + line for line in norm(want).split("\n")[:12]]
                     problems += ["  now:  " + line for line in norm(got).split("\n")[:12]]
             elif rc != 0:
                 problems.append(f"{short} exited {rc}")
-                problems += ["  " + line for line in got[-8:]]
+                first = [line for line in got if re.match(r"(error|E:|ERROR)", line)][:2]
+                problems += ["  " + line for line in first + got[-6:]]
         if problems:
             print(f"not ok {n} - {step['where']}: {problems[0].strip()}")
             for line in problems[1:]:
