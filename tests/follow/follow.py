@@ -12,7 +12,11 @@ steps:
   output the book says it prints;
 - a ```sh block holds commands, one per line, with no output shown;
 - a block right after `<p class="not-run">` is counted, not run;
-- every other block (rust fragments, text, mermaid, ...) is not an instruction.
+- every other block (rust fragments, text, mermaid, ...) is not an instruction;
+- a `<!-- follow-check LABEL ... -->` comment (invisible on the page) checks
+  an exercise's stated observation: its shell lines run in a scratch copy,
+  ~/exercise, of the reader's three files, and the output must match every
+  `expect: REGEX` line and no `reject: REGEX` line.
 
 Commands that install packages (`sudo apt ...`, `sudo update-alternatives ...`)
 run in the target's chroot, which has the network the test VM lacks; the VM's
@@ -21,7 +25,8 @@ one bash session as user `ubuntu`, so `cd` and `$!` carry over as they do for
 the reader.
 
   follow.py plan BOOK_MD_DIR SUMMARY OUT_DIR   write OUT_DIR/{plan.json,host.tsv,guest.sh}
-                                               (FOLLOW_UNTIL=CHAPTER.md: stop after it)
+                                               (FOLLOW_UNTIL=CHAPTER.md: stop after it;
+                                               FOLLOW_NO_CHECKS=1: skip the exercise checks)
   follow.py check OUT_DIR CONSOLE_LOG          TAP results, one per block
 
 Written here rather than taken from a tool: no existing tool runs a book's
@@ -40,6 +45,7 @@ FENCE = re.compile(r"^(`{3,}|~{3,})\s*([^\s`]*)")
 PROMPT = re.compile(r"^(?:\$ |[\w.-]+@[\w.-]+:[^$\s]*\$ )(.*)$")
 FILE = re.compile(r"<summary>File: <code>([^<]+)</code></summary>")
 NOT_RUN = re.compile(r'<p class="not-run">(.*?)</p>')
+CHECK_RULE = re.compile(r"^(expect|reject): (.*)$")
 HOST_CMD = re.compile(r"^sudo (apt|apt-get|update-alternatives)\b")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -55,6 +61,15 @@ def blocks(text):
     lines = text.split("\n")
     i, last = 0, ""
     while i < len(lines):
+        if lines[i].startswith("<!-- follow-check "):
+            label, body = lines[i][len("<!-- follow-check "):].strip(), []
+            i += 1
+            while i < len(lines) and lines[i].strip() != "-->":
+                body.append(lines[i])
+                i += 1
+            yield "follow-check", body, label
+            i, last = i + 1, ""
+            continue
         m = FENCE.match(lines[i])
         if not m:
             if lines[i].strip():
@@ -96,6 +111,15 @@ def plan(md_dir, summary, out_dir):
         for lang, body, context in blocks(text):
             if lang == "mermaid":
                 continue
+            if lang == "follow-check":
+                if os.environ.get("FOLLOW_NO_CHECKS"):
+                    continue
+                steps.append({"where": context, "kind": "check",
+                              "commands": [{"cmd": "\n".join(b for b in body if not CHECK_RULE.match(b)),
+                                            "expect": None}],
+                              "expect": [m.group(2) for m in map(CHECK_RULE.match, body) if m and m.group(1) == "expect"],
+                              "reject": [m.group(2) for m in map(CHECK_RULE.match, body) if m and m.group(1) == "reject"]})
+                continue
             n += 1
             where = f"{chapter} block {n}"
             skip = NOT_RUN.search(context)
@@ -125,6 +149,16 @@ def plan(md_dir, summary, out_dir):
             guest += [f"echo '@@RG-CMD {si}.0@@'",
                       f'mkdir -p "$(dirname "{path}")" && cat >"{path}" <<\'{delim}\'',
                       step["text"].rstrip("\n"), delim,
+                      f"echo \"@@RG-RC {si}.0 $?@@\""]
+            continue
+        if step["kind"] == "check":
+            # A subshell in a scratch copy: the reader's ~/rustguess and the
+            # shell's directory stay as they were.
+            guest += [f"echo '@@RG-CMD {si}.0@@'",
+                      "( rm -rf ~/exercise && mkdir ~/exercise && cd ~/exercise &&",
+                      "  cp ~/rustguess/Makefile ~/rustguess/Kbuild ~/rustguess/rustguess.rs . || exit 99",
+                      step["commands"][0]["cmd"],
+                      ") </dev/null 2>&1",
                       f"echo \"@@RG-RC {si}.0 $?@@\""]
             continue
         for ci, c in enumerate(step["commands"]):
@@ -170,6 +204,23 @@ def check(out_dir, log):
     for si, step in enumerate(p["steps"]):
         n += 1
         problems = []
+        if step["kind"] == "check":
+            rc, got = res.get(f"{si}.0", (None, None))
+            if got is None:
+                problems.append("did not run (an earlier command hung or the VM died)")
+            else:
+                text = "\n".join(got)
+                problems += [f"the output does not match {e!r}" for e in step["expect"] if not re.search(e, text, re.M)]
+                problems += [f"the output matches {r!r}" for r in step["reject"] if re.search(r, text, re.M)]
+                if problems:
+                    problems += ["  " + line for line in got[-10:]]
+            if problems:
+                print(f"not ok {n} - {step['where']}: {problems[0].strip()}")
+                for line in problems[1:]:
+                    print(f"#   {line}")
+            else:
+                print(f"ok {n} - {step['where']}: the stated observation holds")
+            continue
         cmds = step.get("commands") or [{"cmd": f"create {step.get('path')}", "expect": None}]
         for ci, c in enumerate(cmds):
             key = f"{si}.{ci}"
