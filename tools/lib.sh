@@ -127,15 +127,15 @@ setup_quietly() {
     "$RG_TOP/tools/setup" "$@" >"$RG_CACHE/setup.log" 2>&1 || { cat "$RG_CACHE/setup.log"; die "tools/setup failed"; }
 }
 
-# build_module SRC OUT: build the module source directory SRC (relative to
-# the checkout) for the loaded target, as the reader does (`make`), in a copy
-# at OUT (inside the checkout), with Rust warnings as errors. Output: the
-# build's own output; OUT/rustguess.ko.
+# build_module SRC OUT [MAKE_ARG...]: build the module source directory SRC
+# (relative to the checkout) for the loaded target, as the reader does
+# (`make`, plus any MAKE_ARGs), in a copy at OUT (inside the checkout), with
+# Rust warnings as errors. Output: the build's own output; OUT/rustguess.ko.
 build_module() {
-    local src=$1 out=$2
+    local src=$1 out=$2; shift 2
     rm -rf "$out"; mkdir -p "$out"
     cp "$RG_TOP/$src"/Makefile "$RG_TOP/$src"/Kbuild "$RG_TOP/$src"/*.rs "$out/"
-    target_make "$out" KRUSTFLAGS=-Dwarnings
+    target_make "$out" KRUSTFLAGS=-Dwarnings "$@"
 }
 
 # target_make DIR [ARG...]: `make` in DIR (inside the checkout) in the loaded
