@@ -146,10 +146,10 @@ target_make() {
     in_target sh -c 'cd "$1" && shift && exec make "$@"' make "${dir#"$RG_TOP"/}" $MAKE_ARGS "$@"
 }
 
-# build_clean SRC OUT: build_module, and fail on any warning or error the
-# target does not expect readers to see (its TOLERATE list).
+# build_clean SRC OUT [MAKE_ARG...]: build_module, and fail on any warning or
+# error the target does not expect readers to see (its TOLERATE list).
 build_clean() {
-    build_module "$1" "$2" 2>&1 | tee "$2.log"
+    build_module "$@" 2>&1 | tee "$2.log"
     [ "${PIPESTATUS[0]}" = 0 ] || return 1
     local bad
     bad=$(grep -Ei 'warning|error' "$2.log" | grep -Ev "${TOLERATE:-^$}" || true)
@@ -164,18 +164,24 @@ build_rgtest() {
         cargo build --release --offline --quiet'
 }
 
-# build_sabotaged NAME OUT: the finished module with tests/sabotage/NAME.patch
-# applied, built for the loaded target (warnings allowed) into OUT/NAME/rustguess.ko.
+# build_sabotaged NAME OUT [DIR [MAKE_ARG...]]: module directory DIR (the
+# finished Part I module if none) with tests/sabotage/NAME.patch applied, built
+# for the loaded target (warnings allowed) into OUT/NAME/rustguess.ko.
 build_sabotaged() {
-    local name=$1 out=$2 src=$2/src-$1
-    rm -rf "$src"; mkdir -p "$src/module" "$out/$name"
-    cp "$RG_TOP"/module/{Makefile,Kbuild,rustguess.rs} "$src/module/"
+    local name=$1 out=$2 dir=${3:-module} src=$2/src-$1
+    shift $(($# < 3 ? $# : 3))
+    rm -rf "$src"; mkdir -p "$src/$dir" "$out/$name"
+    cp "$RG_TOP/$dir"/{Makefile,Kbuild,rustguess.rs} "$src/$dir/"
     patch -s -p1 -d "$src" <"$RG_TOP/tests/sabotage/$name.patch" || return 1
-    target_make "$src/module" >"$src/build.log" 2>&1 || { tail -n 20 "$src/build.log"; return 1; }
-    cp "$src/module/rustguess.ko" "$out/$name/"
+    target_make "$src/$dir" "$@" >"$src/build.log" 2>&1 || { tail -n 20 "$src/build.log"; return 1; }
+    cp "$src/$dir/rustguess.ko" "$out/$name/"
 }
 
-# stage_name DIR: the name a module directory from tests/stages has in the VM.
+# stage_name DIR [MAKE_ARG...]: the name a module build from tests/stages has
+# in the VM: the directory's, with -debug for a DEBUG=1 build.
 stage_name() {
-    if [ "$1" = module ]; then echo final; else basename "$1"; fi
+    local name
+    if [ "$1" = module ]; then name=final; else name=$(basename "$1"); fi
+    case " ${*:2} " in *" DEBUG=1 "*) name=$name-debug ;; esac
+    echo "$name"
 }

@@ -28,7 +28,7 @@ module! {
 const LOW: u64 = 1;
 const HIGH: u64 = 100;
 
-/// The number to guess. Fixed in this version; "Where next" adds the RNG.
+/// The number to guess. Fixed in Part I; Part II picks it at random.
 const SECRET: u64 = 42;
 
 /// The longest write accepted, in bytes. A guess is a few digits and maybe

@@ -9,6 +9,7 @@
 
 mod bench;
 mod dev;
+mod part2;
 mod suites;
 
 use std::time::Instant;
@@ -200,9 +201,10 @@ fn main() {
     let code = match args.get(1).map(String::as_str) {
         Some("run") => run(args.get(2).map_or("/rustguess/plan", String::as_str)),
         Some("player") => suites::player(&args[2..]),
+        Some("cat") => part2::cat_cmd(&args[2..]),
         Some("bench") => bench::run(args.get(2).map_or("/rustguess/game", String::as_str)),
         _ => {
-            eprintln!("usage: rgtest run PLAN | rgtest bench DIR | rgtest player GUESS COUNT");
+            eprintln!("usage: rgtest run PLAN | rgtest bench DIR | rgtest player GUESS COUNT | rgtest cat PATH");
             2
         }
     };
