@@ -79,7 +79,24 @@ NORMALISE = [
 ]
 
 
-def norm(s):
+# A session with a random secret (Part II) says so in this line; its replies
+# then differ from run to run where they depend on the secret, so those parts
+# are masked before comparing, and only the rest must match.
+RANDOM_MARK = "# The secret is random, so your numbers will differ."
+RANDOM = [
+    (re.compile(r"\b\d+ is too (low -- guess higher|high -- guess lower)\.|"
+                r"\bCorrect! You got it in \d+ tr(y|ies)\."), "<a hint or a win>"),
+    (re.compile(r"^\d+ is (too low|too high|correct)$", re.M), "<a guess and its answer>"),
+    (re.compile(r"\b(The secret is|secret:) \d+"), r"\1 N"),
+]
+
+
+def norm(s, random=None):
+    """S normalised for comparing; RANDOM masks too if S has RANDOM_MARK (or
+    if random is True)."""
+    if random or (random is None and RANDOM_MARK in s):
+        for pat, rep in RANDOM:
+            s = pat.sub(rep, s)
     for pat, rep in NORMALISE:
         s = pat.sub(rep, s)
     return s.strip("\n") + "\n"

@@ -134,6 +134,7 @@ def plan(md_dir, summary, out_dir):
                 cmds = console_commands(body)
                 if cmds:
                     steps.append({"where": where, "kind": "commands",
+                                  "random": cast.RANDOM_MARK in body,
                                   "commands": [{"cmd": c, "expect": o} for c, o in cmds]})
             elif lang == "sh":
                 cmds = [line for line in body if line.strip() and not line.lstrip().startswith("#")]
@@ -189,8 +190,8 @@ def results(log):
     return res
 
 
-def norm(lines):
-    return cast.norm("\n".join(lines)).rstrip("\n")
+def norm(lines, random=False):
+    return cast.norm("\n".join(lines), random).rstrip("\n")
 
 
 def check(out_dir, log):
@@ -231,11 +232,12 @@ def check(out_dir, log):
             rc, got = res[key]
             if c["expect"]:
                 want = [line for line in c["expect"]]
-                if norm(want) != norm(got):
+                random = step.get("random", False)
+                if norm(want, random) != norm(got, random):
                     status = f" exited {rc} and" if rc else ""
                     problems.append(f"{short}{status} printed something else than the book shows")
-                    problems += ["  book: " + line for line in norm(want).split("\n")[:12]]
-                    problems += ["  now:  " + line for line in norm(got).split("\n")[:12]]
+                    problems += ["  book: " + line for line in norm(want, random).split("\n")[:12]]
+                    problems += ["  now:  " + line for line in norm(got, random).split("\n")[:12]]
             elif rc != 0:
                 problems.append(f"{short} exited {rc}")
                 first = [line for line in got if re.match(r"(error|E:|ERROR)", line)][:2]
