@@ -130,11 +130,12 @@ setup_quietly() {
 # build_module SRC OUT [MAKE_ARG...]: build the module source directory SRC
 # (relative to the checkout) for the loaded target, as the reader does
 # (`make`, plus any MAKE_ARGs), in a copy at OUT (inside the checkout), with
-# Rust warnings as errors. Output: the build's own output; OUT/rustguess.ko.
+# Rust warnings as errors. Output: the build's own output; the .ko in OUT.
 build_module() {
     local src=$1 out=$2; shift 2
     rm -rf "$out"; mkdir -p "$out"
-    cp "$RG_TOP/$src"/Makefile "$RG_TOP/$src"/Kbuild "$RG_TOP/$src"/*.rs "$out/"
+    cp "$RG_TOP/$src"/Makefile "$RG_TOP/$src"/Kbuild "$out/"
+    cp "$RG_TOP/$src"/*.rs "$out/" 2>/dev/null || cp "$RG_TOP/$src"/*.c "$out/"
     target_make "$out" KRUSTFLAGS=-Dwarnings "$@"
 }
 
@@ -166,15 +167,16 @@ build_rgtest() {
 
 # build_sabotaged NAME OUT [DIR [MAKE_ARG...]]: module directory DIR (the
 # finished Part I module if none) with tests/sabotage/NAME.patch applied, built
-# for the loaded target (warnings allowed) into OUT/NAME/rustguess.ko.
+# for the loaded target (warnings allowed) into OUT/NAME/ (its .ko).
 build_sabotaged() {
     local name=$1 out=$2 dir=${3:-module} src=$2/src-$1
     shift $(($# < 3 ? $# : 3))
     rm -rf "$src"; mkdir -p "$src/$dir" "$out/$name"
-    cp "$RG_TOP/$dir"/{Makefile,Kbuild,rustguess.rs} "$src/$dir/"
+    cp "$RG_TOP/$dir"/{Makefile,Kbuild} "$src/$dir/"
+    cp "$RG_TOP/$dir"/*.rs "$src/$dir/" 2>/dev/null || cp "$RG_TOP/$dir"/*.c "$src/$dir/"
     patch -s -p1 -d "$src" <"$RG_TOP/tests/sabotage/$name.patch" || return 1
     target_make "$src/$dir" "$@" >"$src/build.log" 2>&1 || { tail -n 20 "$src/build.log"; return 1; }
-    cp "$src/$dir/rustguess.ko" "$out/$name/"
+    cp "$src/$dir"/*.ko "$out/$name/"
 }
 
 # stage_name DIR [MAKE_ARG...]: the name a module build from tests/stages has

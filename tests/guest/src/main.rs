@@ -10,6 +10,7 @@
 mod bench;
 mod dev;
 mod part2;
+mod paths;
 mod suites;
 
 use std::time::Instant;
@@ -202,9 +203,10 @@ fn main() {
         Some("run") => run(args.get(2).map_or("/rustguess/plan", String::as_str)),
         Some("player") => suites::player(&args[2..]),
         Some("cat") => part2::cat_cmd(&args[2..]),
-        Some("bench") => bench::run(args.get(2).map_or("/rustguess/game", String::as_str)),
+        Some("writer") => paths::writer(&args[2..]),
+        Some("bench") => bench::run(&args[2..]),
         _ => {
-            eprintln!("usage: rgtest run PLAN | rgtest bench DIR | rgtest player GUESS COUNT | rgtest cat PATH");
+            eprintln!("usage: rgtest run PLAN | rgtest bench DIR | rgtest player GUESS COUNT | rgtest cat PATH | rgtest writer PATH TEXT COUNT");
             2
         }
     };

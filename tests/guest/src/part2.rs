@@ -75,7 +75,7 @@ pub fn run(suite: &str, stage: &str, c: &mut Ctx) -> bool {
             unload(c, &format!("{stage}/rmmod"));
             return true;
         }
-        _ => return false,
+        _ => return crate::paths::run(suite, stage, c),
     };
     let heavy = |chapter: &str| features.all_heavy || suite == chapter;
     let t = |name: &str| format!("{stage}/{name}");
