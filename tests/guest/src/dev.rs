@@ -137,3 +137,19 @@ impl Kmsg {
         lines
     }
 }
+
+/// Active objects in the kernel's kmalloc caches of SIZE (e.g. "4k").
+pub fn kmalloc_objects(size: &str) -> Result<i64, String> {
+    let info =
+        std::fs::read_to_string("/proc/slabinfo").map_err(|e| format!("/proc/slabinfo: {e}"))?;
+    let suffix = format!("-{size}");
+    Ok(info
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|n| n.starts_with("kmalloc") && n.ends_with(&suffix))
+        })
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<i64>().ok())
+        .sum())
+}

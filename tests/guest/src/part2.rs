@@ -670,22 +670,6 @@ fn hundred_thousand(guesses: usize) -> TestResult {
     Ok(())
 }
 
-/// Active objects in the kernel's 512-byte kmalloc caches, where a full
-/// history (32 entries of 16 bytes) lives.
-fn kmalloc_512() -> Result<i64, String> {
-    let info =
-        std::fs::read_to_string("/proc/slabinfo").map_err(|e| format!("/proc/slabinfo: {e}"))?;
-    Ok(info
-        .lines()
-        .filter(|l| {
-            l.split_whitespace()
-                .next()
-                .is_some_and(|n| n.starts_with("kmalloc") && n.ends_with("-512"))
-        })
-        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<i64>().ok())
-        .sum())
-}
-
 /// 100 loads, each filling the shared game's history, then unloading: a
 /// history left behind at unload would leave 100 objects of 512 bytes.
 fn history_freed_at_unload(c: &mut Ctx) -> TestResult {
@@ -702,11 +686,11 @@ fn history_freed_at_unload(c: &mut Ctx) -> TestResult {
     for _ in 0..10 {
         cycle(c)?; // let the caches settle
     }
-    let before = kmalloc_512()?;
+    let before = dev::kmalloc_objects("512")?;
     for _ in 0..100 {
         cycle(c)?;
     }
-    let after = kmalloc_512()?;
+    let after = dev::kmalloc_objects("512")?;
     println!("# kmalloc-512 active objects: {before} before 100 cycles, {after} after");
     dev::insmod(&c.ko())?;
     if after - before >= 50 {

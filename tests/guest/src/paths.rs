@@ -101,22 +101,6 @@ fn rmmod_while_open(path: &str, name: &str, ko: &str) -> TestResult {
     dev::insmod(ko)
 }
 
-/// Active objects in the kernel's kmalloc caches of SIZE (e.g. "4k").
-fn kmalloc_objects(size: &str) -> Result<i64, String> {
-    let info =
-        std::fs::read_to_string("/proc/slabinfo").map_err(|e| format!("/proc/slabinfo: {e}"))?;
-    let suffix = format!("-{size}");
-    Ok(info
-        .lines()
-        .filter(|l| {
-            l.split_whitespace()
-                .next()
-                .is_some_and(|n| n.starts_with("kmalloc") && n.ends_with(&suffix))
-        })
-        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<i64>().ok())
-        .sum())
-}
-
 // --- rustqueue ----------------------------------------------------------------
 
 fn queue(c: &mut Ctx, stage: &str) {
@@ -205,11 +189,11 @@ fn queue(c: &mut Ctx, stage: &str) {
         for _ in 0..10 {
             cycle()?;
         }
-        let before = kmalloc_objects("4k")?;
+        let before = dev::kmalloc_objects("4k")?;
         for _ in 0..100 {
             cycle()?;
         }
-        let after = kmalloc_objects("4k")?;
+        let after = dev::kmalloc_objects("4k")?;
         println!(
             "# kmalloc-4k active objects: {before} before 100 cycles of 16 messages, {after} after"
         );
