@@ -3,7 +3,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::process::Command;
 
 pub const DEV: &str = "/dev/rustguess";
@@ -152,4 +152,14 @@ pub fn kmalloc_objects(size: &str) -> Result<i64, String> {
         })
         .filter_map(|l| l.split_whitespace().nth(1)?.parse::<i64>().ok())
         .sum())
+}
+
+/// PATH is a misc character device (major 10), mode 0600, owned by root.
+pub fn check_misc_node(path: &str) -> Result<(), String> {
+    let m = std::fs::metadata(path).map_err(|e| format!("{path}: {e}"))?;
+    let (major, mode) = ((m.rdev() >> 8) & 0xfff, m.mode() & 0o777);
+    if !m.file_type().is_char_device() || major != 10 || mode != 0o600 || m.uid() != 0 {
+        return Err(format!("major {major} mode {mode:o} uid {}", m.uid()));
+    }
+    Ok(())
 }

@@ -12,7 +12,7 @@ use crate::suites::{expect_eq, expect_errno, expect_prefix, load, reload, unload
 use crate::{Ctx, TestResult};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -352,12 +352,7 @@ fn wait_all(children: Vec<std::process::Child>, what: &str) -> TestResult {
 fn solo(c: &mut Ctx, stage: &str, heavy: bool) {
     let t = |name: &str| format!("{stage}/solo/{name}");
     c.test(&t("node-is-misc-char-device-0600"), |_| {
-        let m = std::fs::metadata(SOLO).map_err(|e| format!("{SOLO}: {e}"))?;
-        let (major, mode) = ((m.rdev() >> 8) & 0xfff, m.mode() & 0o777);
-        if !m.file_type().is_char_device() || major != 10 || mode != 0o600 || m.uid() != 0 {
-            return Err(format!("major {major} mode {mode:o} uid {}", m.uid()));
-        }
-        Ok(())
+        dev::check_misc_node(SOLO)
     });
     c.test(&t("each-open-starts-with-a-welcome"), |_| {
         let mut a = open(SOLO)?;

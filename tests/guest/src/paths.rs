@@ -7,7 +7,6 @@ use crate::{Ctx, TestResult};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -79,15 +78,6 @@ fn cat_text(path: &str) -> Result<String, String> {
     String::from_utf8(cat(path)?).map_err(|e| e.to_string())
 }
 
-fn check_node(path: &str) -> TestResult {
-    let m = std::fs::metadata(path).map_err(|e| format!("{path}: {e}"))?;
-    let (major, mode) = ((m.rdev() >> 8) & 0xfff, m.mode() & 0o777);
-    if !m.file_type().is_char_device() || major != 10 || mode != 0o600 || m.uid() != 0 {
-        return Err(format!("major {major} mode {mode:o} uid {}", m.uid()));
-    }
-    Ok(())
-}
-
 /// rmmod must refuse while PATH is open, and succeed after it is closed.
 fn rmmod_while_open(path: &str, name: &str, ko: &str) -> TestResult {
     let f = File::open(path).map_err(|e| format!("open {path}: {e}"))?;
@@ -110,7 +100,9 @@ fn queue(c: &mut Ctx, stage: &str) {
         dev::insmod(&ko)?;
         c.expect_log("rustqueue: module loaded")
     });
-    c.test(&t("node-is-misc-char-device-0600"), |_| check_node(QUEUE));
+    c.test(&t("node-is-misc-char-device-0600"), |_| {
+        dev::check_misc_node(QUEUE)
+    });
     c.test(&t("eof-when-empty"), |_| expect_eq(&cat_text(QUEUE)?, ""));
     c.test(&t("fifo-order-one-message-per-cat"), |_| {
         for m in ["first message\n", "second message\n", "third message\n"] {
@@ -326,7 +318,9 @@ fn counter(c: &mut Ctx, stage: &str) {
         dev::insmod(&ko)?;
         c.expect_log("rustcounter: module loaded")
     });
-    c.test(&t("node-is-misc-char-device-0600"), |_| check_node(COUNTER));
+    c.test(&t("node-is-misc-char-device-0600"), |_| {
+        dev::check_misc_node(COUNTER)
+    });
     c.test(&t("starts-at-0"), |_| expect_eq(&count()?, "0\n"));
     c.test(&t("bump-bump-bump-is-3"), |_| {
         say(b"bump\n")?;
