@@ -328,3 +328,67 @@ impl MiscDevice for RustGuessDevice {
         iov.simple_read_from_buffer(kiocb.ki_pos_mut(), reply.as_bytes())
     }
 }
+
+/// Unit tests of the game's logic, run by KUnit inside the kernel each time
+/// the module is loaded into a kernel built with `CONFIG_KUNIT=y`; on other
+/// kernels they compile to nothing. Each command's tests come with its
+/// chapter's snapshot.
+#[kunit_tests(rustguess)]
+mod tests {
+    use super::*;
+
+    /// A started game whose secret the test chooses.
+    fn game_with_secret(secret: u64) -> Game {
+        let mut game = Game::new();
+        game.start();
+        game.secret = secret;
+        game
+    }
+
+    /// Plays one write and returns the reply, as text.
+    fn play<'a>(game: &'a mut Game, input: &[u8]) -> &'a str {
+        game.play(input);
+        core::str::from_utf8(game.reply.as_bytes()).unwrap_or("(not UTF-8)")
+    }
+
+    #[test]
+    fn parse_takes_numbers_in_the_games_range() {
+        assert!(matches!(parse(b"100\n", 100), Input::Number(100)));
+        assert!(matches!(parse(b"101\n", 100), Input::OutOfRange("101")));
+        assert!(matches!(parse(b"101\n", 1000), Input::Number(101)));
+        assert!(matches!(parse(b"0", 100), Input::OutOfRange("0")));
+        assert!(matches!(parse(b"fifty", 100), Input::NotANumber));
+        assert!(matches!(parse(b"\xff\xfe", 100), Input::NotANumber));
+    }
+
+    #[test]
+    fn random_secrets_stay_in_range() {
+        for high in [2, DEFAULT_HIGH] {
+            for _ in 0..200 {
+                assert!((LOW..=high).contains(&random_secret(high)));
+            }
+        }
+    }
+
+    #[test]
+    fn play_hints_then_counts_the_win() {
+        let mut game = game_with_secret(42);
+        assert_eq!(play(&mut game, b"50\n"), "50 is too high -- guess lower.\n");
+        assert_eq!(play(&mut game, b"25\n"), "25 is too low -- guess higher.\n");
+        assert_eq!(
+            play(&mut game, b"42\n"),
+            "Correct! You got it in 3 tries.\n"
+        );
+        assert!(play(&mut game, b"42\n").starts_with("You already won! To play again, "));
+    }
+
+    #[test]
+    fn bad_input_costs_no_try() {
+        let mut game = game_with_secret(42);
+        for input in [&b"fifty\n"[..], b"0\n", b"101\n", b"-1\n", b"\xff\n"] {
+            play(&mut game, input);
+        }
+        assert_eq!(game.tries, 0);
+        assert_eq!(play(&mut game, b"42\n"), "Correct! You got it in 1 try.\n");
+    }
+}

@@ -525,3 +525,137 @@ impl MiscDevice for SoloDevice {
         iov.simple_read_from_buffer(kiocb.ki_pos_mut(), game.reply.as_bytes())
     }
 }
+
+/// Unit tests of the game's logic, run by KUnit inside the kernel each time
+/// the module is loaded into a kernel built with `CONFIG_KUNIT=y`; on other
+/// kernels they compile to nothing. Each command's tests come with its
+/// chapter's snapshot.
+#[kunit_tests(rustguess)]
+mod tests {
+    use super::*;
+
+    /// A started game whose secret the test chooses.
+    fn game_with_secret(secret: u64) -> Game {
+        let mut game = Game::new("reload.\n");
+        game.start("");
+        game.secret = secret;
+        game
+    }
+
+    /// Plays one write and returns the reply, as text.
+    fn play<'a>(game: &'a mut Game, input: &[u8]) -> &'a str {
+        assert!(game.play(input).is_ok());
+        core::str::from_utf8(game.reply.as_bytes()).unwrap_or("(not UTF-8)")
+    }
+
+    #[test]
+    fn parse_takes_numbers_in_the_games_range() {
+        assert!(matches!(parse(b"100\n", 100), Input::Number(100)));
+        assert!(matches!(parse(b"101\n", 100), Input::OutOfRange("101")));
+        assert!(matches!(parse(b"101\n", 1000), Input::Number(101)));
+        assert!(matches!(parse(b"0", 100), Input::OutOfRange("0")));
+        assert!(matches!(parse(b"fifty", 100), Input::NotANumber));
+        assert!(matches!(parse(b"\xff\xfe", 100), Input::NotANumber));
+    }
+
+    #[test]
+    fn random_secrets_stay_in_range() {
+        for high in [2, DEFAULT_HIGH] {
+            for _ in 0..200 {
+                assert!((LOW..=high).contains(&random_secret(high)));
+            }
+        }
+    }
+
+    #[test]
+    fn play_hints_then_counts_the_win() {
+        let mut game = game_with_secret(42);
+        assert_eq!(play(&mut game, b"50\n"), "50 is too high -- guess lower.\n");
+        assert_eq!(play(&mut game, b"25\n"), "25 is too low -- guess higher.\n");
+        assert_eq!(
+            play(&mut game, b"42\n"),
+            "Correct! You got it in 3 tries.\n"
+        );
+        assert!(play(&mut game, b"42\n").starts_with("You already won! To play again, "));
+    }
+
+    #[test]
+    fn bad_input_costs_no_try() {
+        let mut game = game_with_secret(42);
+        for input in [&b"fifty\n"[..], b"0\n", b"101\n", b"-1\n", b"\xff\n"] {
+            play(&mut game, input);
+        }
+        assert_eq!(game.tries, 0);
+        assert_eq!(play(&mut game, b"42\n"), "Correct! You got it in 1 try.\n");
+    }
+
+    #[test]
+    fn range_before_the_first_guess_widens_the_game() {
+        let mut game = game_with_secret(42);
+        assert_eq!(
+            play(&mut game, b"RANGE:1000\n"),
+            "New range: 1 to 1000. I've picked a new number.\n"
+        );
+        assert_eq!(game.high, 1000);
+        assert!((LOW..=1000).contains(&game.secret));
+        for _ in 0..200 {
+            assert!((LOW..=MAX_HIGH).contains(&random_secret(MAX_HIGH)));
+        }
+        game.secret = 999;
+        assert_eq!(play(&mut game, b"999\n"), "Correct! You got it in 1 try.\n");
+    }
+
+    #[test]
+    fn range_after_a_guess_is_refused() {
+        let mut game = game_with_secret(42);
+        play(&mut game, b"50\n");
+        assert!(play(&mut game, b"RANGE:1000\n").starts_with("RANGE only works before"));
+        assert_eq!((game.high, game.secret), (DEFAULT_HIGH, 42));
+    }
+
+    #[test]
+    fn range_refuses_bad_bounds() {
+        let mut game = game_with_secret(42);
+        for input in [
+            &b"RANGE:0"[..],
+            b"RANGE:1",
+            b"RANGE:1000001",
+            b"RANGE:abc",
+            b"RANGE:",
+            b"RANGE:99999999999999999999",
+        ] {
+            assert!(play(&mut game, input).starts_with("RANGE needs a whole number"));
+        }
+        assert_eq!((game.high, game.secret, game.tries), (DEFAULT_HIGH, 42, 0));
+    }
+
+    #[test]
+    fn history_lists_every_guess_and_answer() {
+        let mut game = game_with_secret(42);
+        assert_eq!(
+            play(&mut game, b"HISTORY\n"),
+            "0 guesses so far (this game keeps 32):\n"
+        );
+        for input in [&b"50\n"[..], b"25\n", b"42\n"] {
+            play(&mut game, input);
+        }
+        assert_eq!(
+            play(&mut game, b"HISTORY\n"),
+            "3 guesses so far (this game keeps 32):\n\
+             50 is too high\n25 is too low\n42 is correct\n"
+        );
+    }
+
+    #[test]
+    fn history_stops_at_its_cap() {
+        let mut game = game_with_secret(DEFAULT_HIGH);
+        for _ in 0..HISTORY_CAP + 8 {
+            play(&mut game, b"1\n");
+        }
+        assert_eq!((game.history.len(), game.tries), (HISTORY_CAP, 32));
+        assert!(play(&mut game, b"1\n").starts_with("That guess does not count"));
+        let listing = play(&mut game, b"HISTORY\n");
+        assert_eq!(listing.lines().count(), HISTORY_CAP + 1);
+        assert!(listing.ends_with("1 is too low\n"));
+    }
+}

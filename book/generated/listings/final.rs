@@ -294,3 +294,93 @@ impl MiscDevice for RustGuessDevice {
         iov.simple_read_from_buffer(kiocb.ki_pos_mut(), reply.as_bytes())
     }
 }
+
+/// Unit tests of the game's pure logic, run by KUnit inside the kernel each
+/// time the module is loaded. They exist only in a kernel built with
+/// `CONFIG_KUNIT=y` (like this book's debug kernel): the macro puts the
+/// whole module behind `#[cfg(CONFIG_KUNIT = "y")]`, so on Ubuntu's and
+/// Debian's kernels it compiles to nothing.
+#[kunit_tests(rustguess)]
+mod tests {
+    use super::*;
+
+    /// The game's reply, as text.
+    fn reply(game: &Game) -> &str {
+        core::str::from_utf8(game.reply.as_bytes()).unwrap_or("(not UTF-8)")
+    }
+
+    #[test]
+    fn parse_takes_numbers_in_range() {
+        assert!(matches!(parse(b"1"), Guess::Number(1)));
+        assert!(matches!(parse(b"42\n"), Guess::Number(42)));
+        assert!(matches!(parse(b"\t 100 \r\n"), Guess::Number(100)));
+        assert!(matches!(parse(b"007"), Guess::Number(7)));
+    }
+
+    #[test]
+    fn parse_names_numbers_out_of_range() {
+        assert!(matches!(parse(b"0"), Guess::OutOfRange("0")));
+        assert!(matches!(parse(b"101\n"), Guess::OutOfRange("101")));
+        assert!(matches!(
+            parse(b"18446744073709551616"),
+            Guess::OutOfRange("18446744073709551616")
+        ));
+    }
+
+    #[test]
+    fn parse_refuses_everything_else() {
+        let inputs: [&[u8]; 9] = [
+            b"",
+            b" \t\n",
+            b"+5",
+            b"-5",
+            b"4 2",
+            b"fifty",
+            b"4\x002",
+            b"\xff\xfe",
+            b"1e3",
+        ];
+        for input in inputs {
+            assert!(matches!(parse(input), Guess::NotANumber));
+        }
+    }
+
+    #[test]
+    fn play_hints_then_counts_the_win() {
+        let mut game = Game::new();
+        game.play(b"50\n");
+        assert_eq!(reply(&game), "50 is too high -- guess lower.\n");
+        game.play(b"25\n");
+        assert_eq!(reply(&game), "25 is too low -- guess higher.\n");
+        game.play(b"42\n");
+        assert_eq!(reply(&game), "Correct! You got it in 3 tries.\n");
+        assert!(game.won);
+    }
+
+    #[test]
+    fn play_counts_only_numbers_in_range() {
+        let mut game = Game::new();
+        for input in [&b"fifty\n"[..], b"0\n", b"101\n", b"\xff\n"] {
+            game.play(input);
+        }
+        assert_eq!(game.tries, 0);
+        game.play(b"42\n");
+        assert_eq!(reply(&game), "Correct! You got it in 1 try.\n");
+    }
+
+    #[test]
+    fn play_after_a_win_changes_nothing() {
+        let mut game = Game::new();
+        game.play(b"42\n");
+        game.play(b"7\n");
+        assert!(reply(&game).starts_with("You already won!"));
+        assert_eq!(game.tries, 1);
+    }
+
+    #[test]
+    fn reply_stops_at_its_capacity() {
+        let mut reply = Reply::new();
+        reply.set(fmt!("{:>300}", "x"));
+        assert_eq!(reply.as_bytes().len(), REPLY_CAP);
+    }
+}
