@@ -1,19 +1,24 @@
 //! rgtest: the tests that run inside the VM, against the real kernel.
 //!
-//! The VM's init runs `rgtest run PLAN`. Each line of PLAN is `DIR SUITE`:
-//! DIR holds a rustguess.ko (a chapter's snapshot, the finished module, or a
-//! deliberately broken one), SUITE names the tests that chapter's claims
-//! need ("-": ship the module, run nothing). Results are printed as TAP ("ok 3 - game/transcript"), which the
-//! host reads from the serial console. After every stage the kernel log is
-//! scanned for warnings, oopses and the like.
+//! The VM's init runs `rgtest run PLAN`. Each line of PLAN is `DIR SUITE
+//! [kunit=NAME]`: DIR holds a rustguess.ko (a chapter's snapshot, the
+//! finished module, or a deliberately broken one), SUITE names the tests that
+//! chapter's claims need ("-": ship the module, run nothing), and NAME is a
+//! KUnit suite the module must run when loaded (on a kernel with KUnit).
+//! Results are printed as TAP ("ok 3 - game/transcript"), which the host
+//! reads from the serial console. After every stage the kernel log is
+//! scanned for warnings, oopses, KASAN and lockdep reports and the like, the
+//! module's KUnit results become tests of their own, and where the kernel
+//! has kmemleak, a scan must find no new leak.
 
 mod bench;
 mod dev;
 mod part2;
 mod paths;
+mod stress;
 mod suites;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Lines in the kernel log that fail a run, whatever the tests said.
 const KERNEL_LOG_FINDINGS: &[&str] = &[
@@ -25,12 +30,32 @@ const KERNEL_LOG_FINDINGS: &[&str] = &[
     "UBSAN",
     "general protection fault",
     "kernel BUG",
+    // KASAN, lockdep and might_sleep reports begin with BUG: or WARNING:;
+    // kmemleak's with this.
+    "suspected memory leak",
+];
+
+/// Lines of a KASAN, lockdep or might_sleep report worth showing with its
+/// first line (not findings by themselves).
+const REPORT_DETAILS: &[&str] = &[
+    "Read of size",
+    "Write of size",
+    "Allocated by task",
+    "Freed by task",
+    "The buggy address belongs to the object",
+    "in_atomic(): ",
+    "lock held by",
+    "locks held by",
 ];
 
 /// Taint flags, by bit (Documentation/admin-guide/tainted-kernels.rst).
 const TAINT_FLAGS: &[u8] = b"PFSRMBUDAWCIOELKXTN";
-/// Out-of-tree (O) and unsigned (E): expected for any module built outside the kernel.
-const EXPECTED_TAINT: &str = "OE";
+/// Out-of-tree (O) and unsigned (E): expected for any module built outside
+/// the kernel; and test (N), which KUnit sets when it runs a module's tests.
+const EXPECTED_TAINT: &str = "OEN";
+
+/// kmemleak's control file, where the kernel has kmemleak (the debug kernel).
+const KMEMLEAK: &str = "/sys/kernel/debug/kmemleak";
 
 pub type TestResult = Result<(), String>;
 
@@ -43,6 +68,8 @@ pub struct Ctx {
     test_start: usize,
     count: usize,
     failed: usize,
+    /// The kernel has kmemleak: scan for leaks after every stage.
+    kmemleak: bool,
 }
 
 impl Ctx {
@@ -90,26 +117,198 @@ impl Ctx {
         }
     }
 
-    /// The kernel-log check that ends every stage: every line the stage logged.
-    fn check_kernel_log(&mut self, stage: &str) {
+    /// The checks that end every stage: the module's KUnit results (the
+    /// suites in `kunit` must be there), a kmemleak scan, then every line
+    /// the stage logged.
+    fn check_kernel_log(&mut self, stage: &str, kunit: &[&str]) {
         self.pull_log();
-        let findings: Vec<String> = self
-            .stage_log
-            .drain(..)
-            .filter(|l| KERNEL_LOG_FINDINGS.iter().any(|f| l.contains(f)))
+        let results = kunit_results(&self.stage_log);
+        for suite in kunit {
+            // The suite's first run as the kernel logged it, for the book.
+            for line in ktap_block(&self.stage_log, suite) {
+                println!("# ktap: {line}");
+            }
+            let cases: Vec<&KunitCase> = results.iter().filter(|r| r.suite == *suite).collect();
+            if cases.is_empty() {
+                self.test(&format!("{stage}/kunit/{suite}"), |_| {
+                    Err(format!(
+                        "no KUnit results for suite {suite}: were the tests compiled out?"
+                    ))
+                });
+            }
+            // Each case once, as it first ran; a failure in any later load
+            // (each insmod runs the suite again) fails it too.
+            let mut seen: Vec<&str> = Vec::new();
+            for case in &cases {
+                if seen.contains(&case.name.as_str()) {
+                    continue;
+                }
+                seen.push(&case.name);
+                if case.skipped {
+                    // Not a test that ran: say so, and count nothing.
+                    println!(
+                        "# kunit: {stage}/{suite}/{} skipped (not in this build)",
+                        case.name
+                    );
+                    continue;
+                }
+                let failure = cases
+                    .iter()
+                    .find(|c| c.name == case.name && !c.ok)
+                    .map(|c| c.why.join("\n"));
+                self.test(
+                    &format!("{stage}/kunit/{suite}/{}", case.name),
+                    |_| match failure {
+                        None => Ok(()),
+                        Some(why) => Err(format!("KUnit says not ok:\n{why}")),
+                    },
+                );
+            }
+        }
+        let unexpected: Vec<String> = results
+            .iter()
+            .filter(|r| !r.ok && !kunit.contains(&r.suite.as_str()))
+            .map(|r| format!("KUnit: not ok {}/{}", r.suite, r.name))
+            .collect();
+        if self.kmemleak {
+            self.test(&format!("{stage}/kmemleak-clean"), |_| kmemleak_scan());
+        }
+        self.pull_log();
+        let log: Vec<String> = self.stage_log.drain(..).collect();
+        let finding = |l: &String| KERNEL_LOG_FINDINGS.iter().any(|f| l.contains(f));
+        let mut findings: Vec<String> = log.iter().filter(|l| finding(l)).cloned().collect();
+        findings.extend(unexpected);
+        // What is shown: the findings, and the lines of a report that say
+        // what happened where.
+        let shown: Vec<&String> = log
+            .iter()
+            .filter(|l| finding(l) || REPORT_DETAILS.iter().any(|f| l.contains(f)))
+            .chain(findings.iter().filter(|f| f.starts_with("KUnit")))
             .collect();
         self.test(&format!("{stage}/kernel-log-clean"), |_| {
             if findings.is_empty() {
                 return Ok(());
             }
             let mut why = String::from("kernel log findings:");
-            for l in findings.iter().take(12) {
+            for l in shown.iter().take(12) {
                 why.push_str(&format!("\n{l}"));
             }
             Err(why)
         });
         self.stage_log.clear();
     }
+}
+
+/// One KUnit test case's result, from the KTAP the kernel logged.
+struct KunitCase {
+    suite: String,
+    name: String,
+    ok: bool,
+    /// "ok 3 name # SKIP": the case's body was compiled out (a `#[cfg]`).
+    skipped: bool,
+    /// The diagnostic lines before a failed case's result.
+    why: Vec<String>,
+}
+
+/// The test cases in the KTAP output among LOG's lines. A suite's cases are
+/// indented under its "# Subtest: NAME" line: "    ok 1 parse_works".
+fn kunit_results(log: &[String]) -> Vec<KunitCase> {
+    let mut results = Vec::new();
+    let (mut suite, mut why) = (None::<String>, Vec::new());
+    for line in log {
+        let inner = line.strip_prefix("    ");
+        let trimmed = line.trim_start();
+        if let Some(name) = trimmed.strip_prefix("# Subtest: ") {
+            suite = Some(name.trim().to_owned());
+            why.clear();
+            continue;
+        }
+        let Some(current) = &suite else { continue };
+        let case = inner.and_then(|l| {
+            let (ok, rest) = match l.strip_prefix("not ok ") {
+                Some(rest) => (false, rest),
+                None => (true, l.strip_prefix("ok ")?),
+            };
+            // "3 name" or "3 name # SKIP reason"
+            let name = rest.split_whitespace().nth(1)?;
+            Some((ok, name.to_owned(), rest.contains("# SKIP")))
+        });
+        match case {
+            Some((ok, name, skipped)) => results.push(KunitCase {
+                suite: current.clone(),
+                name,
+                ok,
+                skipped,
+                why: std::mem::take(&mut why),
+            }),
+            None if inner.is_some() => why.push(trimmed.to_owned()),
+            // The suite's own result, unindented, ends it.
+            None => suite = None,
+        }
+    }
+    results
+}
+
+/// The KTAP of SUITE's first run among LOG's lines: from its "KTAP version"
+/// line to the suite's own result.
+fn ktap_block<'a>(log: &'a [String], suite: &str) -> &'a [String] {
+    let subtest = format!("# Subtest: {suite}");
+    let Some(at) = log.iter().position(|l| l.trim() == subtest) else {
+        return &[];
+    };
+    let start = if at > 0 && log[at - 1].trim() == "KTAP version 1" {
+        at - 1
+    } else {
+        at
+    };
+    let end = log[at..]
+        .iter()
+        .position(|l| l.starts_with("ok ") || l.starts_with("not ok "))
+        .map_or(log.len(), |i| at + i + 1);
+    &log[start..end]
+}
+
+/// Asks kmemleak for a scan and reports what it found that is new since
+/// the last scan. Objects younger than 5 seconds are not reported yet, so
+/// wait for everything the stage allocated to be old enough.
+fn kmemleak_scan() -> TestResult {
+    // kmemleak reports an object only if it is older than 5 s and its
+    // contents did not change since the scan before; for a new object, the
+    // first scan is such a change. So: a scan (about 6 s here), then the
+    // rest of the 5.5 s, then the scan that reports.
+    let start = Instant::now();
+    let scan = || std::fs::write(KMEMLEAK, "scan").map_err(|e| format!("{KMEMLEAK}: scan: {e}"));
+    scan()?;
+    std::thread::sleep(Duration::from_millis(5500).saturating_sub(start.elapsed()));
+    scan()?;
+    let report = std::fs::read_to_string(KMEMLEAK).map_err(|e| format!("{KMEMLEAK}: read: {e}"))?;
+    // Whatever was found counts once: the next stage's scan starts afresh.
+    std::fs::write(KMEMLEAK, "clear").map_err(|e| format!("{KMEMLEAK}: clear: {e}"))?;
+    if report.trim().is_empty() {
+        return Ok(());
+    }
+    let objects = report.matches("unreferenced object").count();
+    let mut why = format!("kmemleak: {objects} unreferenced objects:");
+    for l in report.lines().take(24) {
+        why.push_str(&format!("\n{l}"));
+    }
+    Err(why)
+}
+
+/// Mounts debugfs (the busybox guest does not) and, if the kernel has
+/// kmemleak, forgets what it found during boot: the stages start clean.
+fn kmemleak_start() -> bool {
+    if !std::path::Path::new(KMEMLEAK).exists() {
+        let _ = std::process::Command::new("mount")
+            .args(["-t", "debugfs", "debugfs", "/sys/kernel/debug"])
+            .status();
+    }
+    // Task stacks are not scanned: a stack keeps stale copies of pointers
+    // it once held, and this program's own kernel stack, which made every
+    // allocation of the stage, could hide the very leaks it looks for.
+    std::path::Path::new(KMEMLEAK).exists()
+        && std::fs::write(KMEMLEAK, "stack=off").is_ok()
+        && std::fs::write(KMEMLEAK, "clear").is_ok()
 }
 
 /// Reads /proc/sys/kernel/tainted and spells it as letters, e.g. "OE".
@@ -149,8 +348,12 @@ fn run(plan_path: &str) -> i32 {
         test_start: 0,
         count: 0,
         failed: 0,
+        kmemleak: kmemleak_start(),
     };
     println!("TAP version 13");
+    if ctx.kmemleak {
+        println!("# kmemleak: on; a scan ends every stage");
+    }
     // Boot messages are not ours to judge; start the log check from here.
     ctx.pull_log();
     ctx.stage_log.clear();
@@ -167,6 +370,7 @@ fn run(plan_path: &str) -> i32 {
         let stage = dir.rsplit('/').next().unwrap_or(dir).to_owned();
         ctx.dir = dir.to_owned();
         println!("# stage {stage}: suite {suite}");
+        let kunit: Vec<&str> = words.filter_map(|w| w.strip_prefix("kunit=")).collect();
         if !suites::run(suite, &stage, &mut ctx) {
             println!("Bail out! unknown suite {suite:?}");
             return 2;
@@ -175,7 +379,7 @@ fn run(plan_path: &str) -> i32 {
         if dev::proc_modules_line().is_some() {
             let _ = dev::rmmod();
         }
-        ctx.check_kernel_log(&stage);
+        ctx.check_kernel_log(&stage, &kunit);
     }
     let (value, letters) = taint();
     ctx.test("kernel-taint", |_| {

@@ -37,12 +37,12 @@ pub fn run(suite: &str, stage: &str, c: &mut Ctx) -> bool {
             });
             c.test(&format!("{stage}/rmmod"), |_| rmmod("rustcounter"));
         }
-        _ => return false,
+        _ => return crate::stress::run(suite, stage, c),
     }
     true
 }
 
-fn rmmod(name: &str) -> TestResult {
+pub(crate) fn rmmod(name: &str) -> TestResult {
     let out = Command::new("rmmod")
         .arg(name)
         .output()
@@ -164,40 +164,22 @@ fn queue(c: &mut Ctx, stage: &str) {
     });
     c.test(
         &t("4-producers-4-consumers-lose-and-duplicate-nothing"),
-        |_| producers_consumers(4, 500),
+        |_| producers_consumers(4, 500, 120),
     );
     c.test(&t("rmmod-while-open-is-refused"), |_| {
         rmmod_while_open(QUEUE, "rustqueue", &ko)
     });
     c.test(&t("queued-messages-freed-at-unload"), |c| {
-        let cycle = || -> TestResult {
+        rmmod("rustqueue")?;
+        dev::leak_cycles(c.kmemleak, "4k", 400, || {
             dev::insmod(&ko)?;
             for i in 0..16 {
                 write_once(QUEUE, format!("{i}\n").as_bytes()).map_err(|e| e.to_string())?;
             }
             rmmod("rustqueue")
-        };
-        rmmod("rustqueue")?;
-        for _ in 0..10 {
-            cycle()?;
-        }
-        let before = dev::kmalloc_objects("4k")?;
-        for _ in 0..100 {
-            cycle()?;
-        }
-        let after = dev::kmalloc_objects("4k")?;
-        println!(
-            "# kmalloc-4k active objects: {before} before 100 cycles of 16 messages, {after} after"
-        );
+        })?;
         dev::insmod(&ko)?;
-        c.expect_log("rustqueue: module unloaded (16 messages dropped)")?;
-        if after - before >= 400 {
-            return Err(format!(
-                "{} more 4 KiB objects after 100 cycles: a leak",
-                after - before
-            ));
-        }
-        Ok(())
+        c.expect_log("rustqueue: module unloaded (16 messages dropped)")
     });
     c.test(&t("rmmod"), |c| {
         rmmod("rustqueue")?;
@@ -211,8 +193,8 @@ fn queue(c: &mut Ctx, stage: &str) {
 /// PRODUCERS threads each enqueue EACH distinct messages (retrying on
 /// ENOSPC) while as many consumers dequeue with one open per message.
 /// Every message must come out exactly once.
-fn producers_consumers(producers: usize, each: usize) -> TestResult {
-    let deadline = Instant::now() + Duration::from_secs(120);
+pub(crate) fn producers_consumers(producers: usize, each: usize, secs: u64) -> TestResult {
+    let deadline = Instant::now() + Duration::from_secs(secs);
     let total = producers * each;
     let taken = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut handles = Vec::new();
@@ -228,7 +210,7 @@ fn producers_consumers(producers: usize, each: usize) -> TestResult {
                             other => return Err(format!("write {msg:?}: {other:?}")),
                         }
                         if Instant::now() > deadline {
-                            return Err("producers still blocked after 120 s".into());
+                            return Err(format!("producers still blocked after {secs} s"));
                         }
                     }
                 }
@@ -250,7 +232,7 @@ fn producers_consumers(producers: usize, each: usize) -> TestResult {
                         got.push(msg);
                     }
                     if Instant::now() > deadline {
-                        return Err("consumers still waiting after 120 s".into());
+                        return Err(format!("consumers still waiting after {secs} s"));
                     }
                 }
                 Ok(got)
@@ -401,7 +383,7 @@ fn counter(c: &mut Ctx, stage: &str) {
 
 /// WRITERS processes each write `bump` EACH times on their own open file,
 /// all at once, from RESET: the count must be exactly WRITERS x EACH.
-fn writers(writers: u64, each: u64) -> TestResult {
+pub(crate) fn writers(writers: u64, each: u64) -> TestResult {
     say(b"RESET\n")?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let start = Instant::now();

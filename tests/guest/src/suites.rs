@@ -79,6 +79,18 @@ pub fn run(suite: &str, stage: &str, c: &mut Ctx) -> bool {
             unload(c, &t("rmmod"));
         }
         "game" => game(c, stage, true),
+        // For tests/run's self-tests on the debug kernel: load, play, unload;
+        // the kernel-log and kmemleak checks after the stage must fail.
+        "selftest-bugs" => {
+            load(c, &t("insmod"));
+            c.test(&t("three-guesses"), |_| {
+                for g in ["50\n", "25\n", "42\n"] {
+                    dev::guess(g)?;
+                }
+                Ok(())
+            });
+            unload(c, &t("rmmod"));
+        }
         // The harness self-tests only need the checks a sabotage must trip.
         "game-short" => game(c, stage, false),
         _ => return crate::part2::run(suite, stage, c),
@@ -125,7 +137,8 @@ fn game(c: &mut Ctx, stage: &str, full: bool) {
     c.test(&t("rmmod-while-open-is-refused"), rmmod_while_open);
     c.test(&t("concurrent-players"), |_| concurrent_players(4, 25));
     unload(c, &t("rmmod"));
-    if !full {
+    // On the debug kernel, the stress suite loads and unloads 100 times.
+    if !full || c.kmemleak {
         return;
     }
     c.test(&t("insmod-rmmod-50-cycles"), |c| {
