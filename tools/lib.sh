@@ -104,7 +104,7 @@ primary_target() { all_targets | head -n1; }
 # tools/setup recorded for it: T_ROOT (its chroot), KVER, KDIR, KCC,
 # RUSTC_VERSION, RUSTC_SHORT (e.g. "rustc 1.93.1"), BINDGEN_VERSION, VMLINUZ.
 load_target() {
-    T_NAME=$1 PRIMARY=0 APT_PREFERENCES='' LINT_SCRIPT='' LINT_PACKAGES='' VM_TIMEOUT='' DEBUG_KERNEL=0
+    T_NAME=$1 PRIMARY=0 APT_PREFERENCES='' LINT_SCRIPT='' LINT_PACKAGES='' VM_TIMEOUT='' VM_MEMORY='' DEBUG_KERNEL=0
     [ -f "$RG_TOP/tests/targets/$T_NAME" ] || die "no target tests/targets/$T_NAME"
     # shellcheck disable=SC1090
     . "$RG_TOP/tests/targets/$T_NAME"
