@@ -37,7 +37,7 @@ const GUESSES_EACH: u64 = 10_000;
 /// the debug kernel under QEMU's emulation: 80,000 would take 10 minutes.
 const QUEUE_EACH: usize = 1_000;
 const CYCLES: usize = 100;
-const RACE_ROUNDS: usize = 10;
+const RACE_ROUNDS: usize = 5;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
