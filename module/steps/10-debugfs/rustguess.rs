@@ -13,13 +13,17 @@
 use core::cmp::Ordering;
 use kernel::{
     // ANCHOR: debugfs_uses
-    debugfs::{Dir, File as DebugFsFile},
+    bindings,
     // ANCHOR_END: debugfs_uses
     fmt::{self, Write},
     fs::{File, Kiocb},
     iov::{IovIterDest, IovIterSource},
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     prelude::*,
+    // ANCHOR: debugfs_seq_uses
+    seq_file::SeqFile,
+    seq_print,
+    // ANCHOR_END: debugfs_seq_uses
     str::Formatter,
     // ANCHOR: solo_uses
     sync::{new_mutex, Mutex},
@@ -502,10 +506,8 @@ struct RustGuess {
     _solo: MiscDeviceRegistration<SoloDevice>,
     // ANCHOR_END: solo_field
     // ANCHOR: debugfs_field
-    /// `state`, in `_dir`: removed when this is dropped, before `_dir`.
-    #[pin]
-    _state: DebugFsFile<()>,
-    _dir: Dir,
+    /// `rustguess/state` in debugfs: removed when this is dropped.
+    _debugfs: DebugFsDir,
     // ANCHOR_END: debugfs_field
 }
 
@@ -518,10 +520,6 @@ impl kernel::InPlaceModule for RustGuess {
             "Guess with: echo 50 | sudo tee /dev/rustguess\n\
              Then read my reply: sudo cat /dev/rustguess\n",
         );
-        // ANCHOR: debugfs_dir
-        // Without debugfs in the kernel this is a harmless empty handle.
-        let dir = Dir::new(c"rustguess");
-        // ANCHOR_END: debugfs_dir
         pr_info!("module loaded\n");
         try_pin_init!(Self {
             _miscdev <- MiscDeviceRegistration::register(OPTIONS),
@@ -529,8 +527,7 @@ impl kernel::InPlaceModule for RustGuess {
             _solo <- MiscDeviceRegistration::register(SOLO_OPTIONS),
             // ANCHOR_END: solo_register
             // ANCHOR: debugfs_register
-            _state <- dir.read_callback_file(c"state", (), &show_state),
-            _dir: dir,
+            _debugfs: DebugFsDir::new(),
             // ANCHOR_END: debugfs_register
         })
     }
@@ -550,18 +547,115 @@ impl PinnedDrop for RustGuess {
 // ANCHOR_END: register
 
 // ANCHOR: debugfs_show
-/// The contents of `/sys/kernel/debug/rustguess/state` (mode 0400: root
-/// only, read only), made afresh on every read from the shared game.
-fn show_state(_: &(), f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// The contents of `/sys/kernel/debug/rustguess/state`, made afresh on
+/// every read from the shared game.
+fn show_state(m: &SeqFile) {
     let game = GAME.lock();
     let state = if game.won { "won" } else { "playing" };
-    writeln!(f, "secret: {}", game.secret)?;
-    writeln!(f, "range: {} to {}", LOW, game.high)?;
-    writeln!(f, "tries: {}", game.tries)?;
-    writeln!(f, "history: {} of {}", game.history.len(), HISTORY_CAP)?;
-    writeln!(f, "state: {state}")
+    seq_print!(m, "secret: {}\n", game.secret);
+    seq_print!(m, "range: {} to {}\n", LOW, game.high);
+    seq_print!(m, "tries: {}\n", game.tries);
+    seq_print!(m, "history: {} of {}\n", game.history.len(), HISTORY_CAP);
+    seq_print!(m, "state: {state}\n");
 }
 // ANCHOR_END: debugfs_show
+
+// ANCHOR: debugfs_fops
+/// The state file's operations, as a C driver writes them: `seq_file`'s
+/// stock read, seek and release, our `open`, and `owner`. With an owner,
+/// the kernel holds this module while the file is open, so `rmmod` is
+/// refused until it is closed. (The `kernel::debugfs` binding in Linux 7.0
+/// to 7.3 leaves `owner` empty, so `rmmod` succeeds with the file open, and
+/// closing it afterwards calls into the unloaded module: an oops.)
+struct StateFops(bindings::file_operations);
+
+// SAFETY: The table is never written after compile time; sharing it between
+// threads only shares function pointers and the module pointer.
+unsafe impl Sync for StateFops {}
+
+static STATE_FOPS: StateFops = StateFops(bindings::file_operations {
+    owner: this_module(),
+    open: Some(state_open),
+    read: Some(bindings::seq_read),
+    llseek: Some(bindings::seq_lseek),
+    release: Some(bindings::single_release),
+    // SAFETY: All zeroes is a valid `file_operations`: no other operation.
+    ..unsafe { core::mem::zeroed() }
+});
+
+/// This module's `struct module`. From Linux 7.3 on, `module!` gives it
+/// through the module's type instead of a `THIS_MODULE` static.
+const fn this_module() -> *mut bindings::module {
+    #[cfg(not(rustguess_misc_owner))]
+    return THIS_MODULE.as_ptr();
+    #[cfg(rustguess_misc_owner)]
+    kernel::module::this_module::<RustGuess>().as_ptr()
+}
+
+/// `open`: a `seq_file` whose one record is `show_state`'s text.
+///
+/// # Safety
+///
+/// Called by the VFS (through debugfs) with a file being opened.
+unsafe extern "C" fn state_open(_: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: `file` is being opened, as the caller guarantees;
+    // single_release(), our `release`, frees what single_open() allocates.
+    unsafe { bindings::single_open(file, Some(state_show), core::ptr::null_mut()) }
+}
+
+/// `show` for `seq_read`.
+///
+/// # Safety
+///
+/// Called by `seq_read` with the open file's live `seq_file`.
+unsafe extern "C" fn state_show(m: *mut bindings::seq_file, _: *mut c_void) -> c_int {
+    // SAFETY: `m` is live for this call, and only this thread uses it.
+    show_state(unsafe { SeqFile::from_raw(m) });
+    0
+}
+
+/// The directory `rustguess` in debugfs, with `state` in it.
+struct DebugFsDir(*mut bindings::dentry);
+
+// SAFETY: The pointer is only passed to debugfs, which may be called from
+// any thread.
+unsafe impl Send for DebugFsDir {}
+// SAFETY: As for `Send`; `&DebugFsDir` gives no access to the pointer.
+unsafe impl Sync for DebugFsDir {}
+
+impl DebugFsDir {
+    /// Without debugfs in the kernel, this creates nothing, harmlessly.
+    fn new() -> Self {
+        // SAFETY: The name is a C string; a null parent means debugfs's root.
+        let dir = unsafe {
+            bindings::debugfs_create_dir(c"rustguess".as_ptr().cast(), core::ptr::null_mut())
+        };
+        // SAFETY: debugfs accepts the error value `dir` may be (and then
+        // creates nothing); the name is a C string; the file needs no data;
+        // STATE_FOPS is a static, so it outlives the file.
+        unsafe {
+            bindings::debugfs_create_file_full(
+                c"state".as_ptr().cast(),
+                0o400,
+                dir,
+                core::ptr::null_mut(),
+                core::ptr::null(),
+                &STATE_FOPS.0,
+            )
+        };
+        DebugFsDir(dir)
+    }
+}
+
+impl Drop for DebugFsDir {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` is what debugfs_create_dir() returned, a
+        // directory or an error value, both of which debugfs_remove()
+        // accepts; it is removed once, here, with the file in it.
+        unsafe { bindings::debugfs_remove(self.0) };
+    }
+}
+// ANCHOR_END: debugfs_fops
 
 // ANCHOR: device
 /// `/dev/rustguess`: every open plays the one shared game, `GAME`.
