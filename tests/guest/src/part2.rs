@@ -60,9 +60,15 @@ pub fn run(suite: &str, stage: &str, c: &mut Ctx) -> bool {
         "extended-debug" => f(true, true, true, Some(true), true, false),
         // For tests/run's self-tests: one named test each, on a sabotaged
         // build of 10-debugfs that it must fail.
-        "selftest-history" | "selftest-solo" => {
+        "selftest-history" | "selftest-solo" | "selftest-debugfs" => {
             load(c, &format!("{stage}/insmod"));
-            if suite == "selftest-history" {
+            if suite == "selftest-debugfs" {
+                c.test(
+                    &format!("{stage}/debugfs/rmmod-while-state-open-is-refused"),
+                    rmmod_while_state_open,
+                );
+                reader_reproduction();
+            } else if suite == "selftest-history" {
                 c.test(&format!("{stage}/history/100000-guesses-bounded"), |_| {
                     hundred_thousand(100_000)
                 });
@@ -710,7 +716,7 @@ fn reveal_debug(c: &mut Ctx, stage: &str) {
 
 // --- the debugfs view ------------------------------------------------------
 
-fn mount_debugfs() -> TestResult {
+pub(crate) fn mount_debugfs() -> TestResult {
     if std::path::Path::new("/sys/kernel/debug/rustguess").exists() {
         return Ok(());
     }
@@ -777,6 +783,10 @@ fn debugfs(c: &mut Ctx, stage: &str) {
         }
         Ok(())
     });
+    c.test(
+        &t("rmmod-while-state-open-is-refused"),
+        rmmod_while_state_open,
+    );
     c.test(&t("cannot-be-written-even-by-root"), |_| {
         let before = cat(STATE)?;
         let wrote = OpenOptions::new()
@@ -789,6 +799,52 @@ fn debugfs(c: &mut Ctx, stage: &str) {
         expect_eq(&cat(STATE)?, &before)
     });
 }
+
+/// The state file held open by another process (as `sudo less` would hold
+/// it) while `rmmod` runs: the open file must keep the module loaded, and
+/// the file must still read.
+fn rmmod_while_state_open(c: &mut Ctx) -> TestResult {
+    mount_debugfs()?;
+    let mut holder = Command::new("sh")
+        .args(["-c", &format!("exec 3<{STATE} && echo held && exec sleep 1000000")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("sh: {e}"))?;
+    let mut held = [0u8; 5];
+    holder
+        .stdout
+        .take()
+        .ok_or("no pipe from the holder")?
+        .read_exact(&mut held)
+        .map_err(|e| format!("the holder did not open {STATE}: {e}"))?;
+    if dev::rmmod().is_ok() {
+        // Closing the file now would call into the unloaded module and
+        // oops the kernel: the holder keeps it open until power-off.
+        println!("#   rmmod succeeded with {STATE} open; closing it would oops the kernel");
+        dev::insmod(&c.ko())?;
+        return Err(format!("rmmod succeeded while {STATE} was open"));
+    }
+    let text = cat(STATE)?;
+    expect_eq(&state_value(&text, "range")?, "1 to 100")?;
+    let _ = holder.kill();
+    holder.wait().map_err(|e| format!("wait: {e}"))?;
+    dev::rmmod().map_err(|e| format!("rmmod after close: {e}"))?;
+    dev::insmod(&c.ko())
+}
+
+/// The book's reproduction, exactly as a reader types it (as root), for
+/// the self-test's module without an owner: the close at its end oopses
+/// the kernel, and the test VM panics. It runs last, and shows the report
+/// that the debugfs chapter quotes.
+fn reader_reproduction() {
+    println!("# {REPRODUCTION}");
+    let status = Command::new("sh").args(["-c", REPRODUCTION]).status();
+    println!("# the reproduction ended without an oops: {status:?}");
+}
+
+/// What the debugfs chapter shows a reader, with the file held open on fd 6.
+pub(crate) const REPRODUCTION: &str =
+    "exec 6</sys/kernel/debug/rustguess/state; rmmod rustguess; cat <&6; exec 6<&-";
 
 /// `rgtest cat PATH`: print a file, or exit 1 with the error (for reading
 /// as another user).

@@ -66,7 +66,8 @@ impl Module {
 pub fn run(suite: &str, stage: &str, c: &mut Ctx) -> bool {
     let (kind, name, paths, cap): (_, _, &'static [&'static str], _) = match suite {
         "stress-game" => (Kind::Game, "rustguess", &[SHARED], 32),
-        "stress-extended" => (Kind::Extended, "rustguess", &[SHARED, SOLO], 32),
+        // The debugfs state file too: an open of it must hold the module.
+        "stress-extended" => (Kind::Extended, "rustguess", &[SHARED, SOLO, STATE], 32),
         "stress-queue" => (Kind::Queue, "rustqueue", &[QUEUE], 4096),
         "stress-counter" => (Kind::Counter, "rustcounter", &[COUNTER], 32),
         _ => return false,
@@ -505,8 +506,14 @@ fn cycles(c: &mut Ctx, m: &Module) -> TestResult {
     dev::insmod(&m.ko(c))
 }
 
-/// One open, one write and a read to the end, one close.
+/// One open, one write and a read to the end, one close (the debugfs
+/// state file, read-only: an open and a read).
 fn touch(path: &str) -> Result<(), std::io::Error> {
+    if path == STATE {
+        let mut f = File::open(path)?;
+        dev::read_to_eof(&mut f, 4096).map_err(std::io::Error::other)?;
+        return Ok(());
+    }
     let mut f = OpenOptions::new().read(true).write(true).open(path)?;
     let text: &[u8] = if path == COUNTER { b"bump\n" } else { b"50\n" };
     f.write_all(text)?;
@@ -519,6 +526,9 @@ fn touch(path: &str) -> Result<(), std::io::Error> {
 /// and then so does everything done with the file, or fails cleanly
 /// because the device is going or gone.
 fn race(c: &mut Ctx, m: &Module) -> TestResult {
+    if m.paths.contains(&STATE) {
+        crate::part2::mount_debugfs()?;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let (opened, refused) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let paths = m.paths;
