@@ -806,7 +806,10 @@ fn debugfs(c: &mut Ctx, stage: &str) {
 fn rmmod_while_state_open(c: &mut Ctx) -> TestResult {
     mount_debugfs()?;
     let mut holder = Command::new("sh")
-        .args(["-c", &format!("exec 3<{STATE} && echo held && exec sleep 1000000")])
+        .args([
+            "-c",
+            &format!("exec 3<{STATE} && echo held && exec sleep 1000000"),
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("sh: {e}"))?;
