@@ -27,9 +27,11 @@ need_root() {
     if [ "$(id -u)" -ne 0 ]; then
         command -v sudo >/dev/null || die "run as root (sudo not found)"
         # Keep the caller's environment and PATH (cargo, node), which sudo's
-        # secure_path would otherwise replace.
-        exec sudo -E env "PATH=$PATH" "$0" "$@"
+        # secure_path would otherwise replace, and the cache as resolved
+        # here, from the caller's HOME: it stays ~/.cache/rustguess.
+        exec sudo -E env "PATH=$PATH" "RUSTGUESS_CACHE=$RG_CACHE" "$0" "$@"
     fi
+    root_home
     # Run through sudo: when the outermost script ends, whatever it made in
     # the checkout (target/, test-out/, casts, ...) goes back to the user
     # who ran it, so their own tools/serve or git can write there later.
@@ -37,6 +39,22 @@ need_root() {
         export RG_GIVE_BACK=$$
         trap give_back EXIT
     fi
+}
+# root_home: under sudo, root's own tools (cargo, npm, pip, ...) keep their
+# caches and settings under root's HOME, not in the caller's (~/.cargo,
+# ~/.npm, ~/.cache/pip would get files the caller cannot remove). The
+# caller's cache, RG_CACHE, was resolved from the caller's HOME and stays
+# where it is; the caller's rustup stays readable for the cargo on PATH.
+root_home() {
+    [ -n "${SUDO_UID:-}" ] && [ "$SUDO_UID" != 0 ] || return 0
+    local home
+    home=$(getent passwd 0 | cut -d: -f6)
+    [ -n "$home" ] && [ "$HOME" != "$home" ] || return 0
+    export RUSTGUESS_CACHE=$RG_CACHE
+    if [ -z "${RUSTUP_HOME:-}" ] && [ -d "$HOME/.rustup" ]; then export RUSTUP_HOME=$HOME/.rustup; fi
+    unset CARGO_HOME XDG_CACHE_HOME XDG_CONFIG_HOME XDG_DATA_HOME XDG_STATE_HOME \
+        npm_config_cache NPM_CONFIG_CACHE npm_config_prefix NPM_CONFIG_PREFIX PIP_CACHE_DIR PYTHONUSERBASE
+    export HOME=$home
 }
 give_back() {
     find "$RG_TOP" -xdev -uid 0 -exec chown -h "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" {} + 2>/dev/null || true
