@@ -628,14 +628,14 @@ impl DebugFsDir {
     fn new() -> Self {
         // SAFETY: The name is a C string; a null parent means debugfs's root.
         let dir = unsafe {
-            bindings::debugfs_create_dir(c"rustguess".as_ptr().cast(), core::ptr::null_mut())
+            bindings::debugfs_create_dir(c"rustguess".as_char_ptr(), core::ptr::null_mut())
         };
         // SAFETY: debugfs accepts the error value `dir` may be (and then
         // creates nothing); the name is a C string; the file needs no data;
         // STATE_FOPS is a static, so it outlives the file.
         unsafe {
             bindings::debugfs_create_file_full(
-                c"state".as_ptr().cast(),
+                c"state".as_char_ptr(),
                 0o400,
                 dir,
                 core::ptr::null_mut(),
