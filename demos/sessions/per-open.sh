@@ -4,7 +4,7 @@
 sudo insmod rustguess.ko
 ls -l /dev/rustguess /dev/rustguess-solo
 sudo bash -c 'exec 3<>/dev/rustguess-solo; cat <&3'
-sudo bash -c 'exec 3<>/dev/rustguess-solo; echo 50 >&3; cat <&3; echo 0 >&3; cat <&3'
+sudo bash -c 'exec 3<>/dev/rustguess-solo; echo 0 >&3; cat <&3; echo 50 >&3; cat <&3'
 echo 0 | sudo tee /dev/rustguess-solo
 sudo cat /dev/rustguess-solo
 sudo cat /dev/rustguess
