@@ -6,7 +6,7 @@
 //! sets the count to 0. The count stops at `u64::MAX` rather than wrapping.
 //! Anything else is refused with `EINVAL` and changes nothing. Reading the
 //! device returns the count as text, then end of file. No lock: the count
-//! is one kernel atomic, and every update is a single atomic operation.
+//! is one kernel atomic: `RESET` stores to it, `add` loops on compare-and-exchange.
 
 use kernel::{
     fmt::Write,
