@@ -1,6 +1,6 @@
 # stage: 05-random
 # random
-# Two loads, two secrets: the same guess gets its own hint from each.
+# Two loads, two random secrets: the same guess after each (one guess only tells which side of 50 the secret is).
 sudo insmod rustguess.ko
 sudo cat /dev/rustguess
 echo 50 | sudo tee /dev/rustguess
