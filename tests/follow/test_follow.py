@@ -2,6 +2,7 @@
 """Offline tests of follow.py: no chroot, no VM, standard library only.
 
     python3 tests/follow/test_follow.py [-v]
+    python3 tests/follow/test_follow.py --tap     (TAP with a plan, for tests/run)
 
 A small rendered book (FIXTURE, shaped like the real one) is planned with
 follow.py, and the two scripts it writes are played by bash on this machine
@@ -509,5 +510,51 @@ class Classifier(unittest.TestCase):
             self.assertIsNone(follow.leaves_the_guest(cmd), cmd)
 
 
+class TapResult(unittest.TestResult):
+    """Each test as one TAP result, after a plan, for tests/run to count
+    (unittest prints no TAP of its own). A test passes only if it ran to the
+    end with no failure, error or failed subtest; a skip is a failure."""
+
+    def __init__(self, plan):
+        super().__init__()
+        self.n = 0
+        print(f"1..{plan}", flush=True)
+
+    def startTest(self, test):
+        super().startTest(test)
+        self.bad = []
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self.bad.append(self.failures[-1][1])
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self.bad.append(self.errors[-1][1])
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self.bad.append(f"{subtest}: " + self._exc_info_to_string(err, test))
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self.bad.append(f"skipped: {reason}")
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self.n += 1
+        name = "follow.py/" + test.id().split(".", 1)[-1]
+        print(f"{'not ok' if self.bad else 'ok'} {self.n} - {name}")
+        for line in "\n".join(self.bad).splitlines()[-12:]:
+            print("#   " + line)
+        sys.stdout.flush()
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--tap"]:
+        suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
+        result = TapResult(suite.countTestCases())
+        suite.run(result)
+        sys.exit(0 if result.wasSuccessful() and not result.skipped else 1)
     unittest.main()
