@@ -70,7 +70,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 NATIVE = {"make", "mkdir", "cd", "cat", "ls", "grep", "strings", "rustc", "rustfmt",
           "clippy-driver", "perl", "echo", "printf", "cp", "mv", "rm", "touch", "head",
           "tail", "wc", "tr", "sort", "diff", "cmp", "file", "nm", "objdump", "readelf",
-          "sed", "true", "false", "test", "modinfo"}
+          "sed", "true", "false", "test", "modinfo", "rustfilt"}
 # Where a command touches the kernel whatever its program: devices (but not
 # /dev/null), sysfs and debugfs, procfs.
 KERNEL_PATH = re.compile(r"/dev/(?!null\b)|/sys\b|/proc\b")
