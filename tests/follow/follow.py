@@ -62,7 +62,9 @@ FILE = re.compile(r"<summary>File: <code>([^<]+)</code></summary>")
 NOT_RUN = re.compile(r'<p class="not-run">(.*?)</p>')
 EXIT_MARK = re.compile(r"^<!-- follow-exit (\d+): (.*) -->$")
 CHECK_RULE = re.compile(r"^(expect|reject): (.*)$")
-HOST_CMD = re.compile(r"^sudo (apt|apt-get|update-alternatives)\b")
+# Package commands, also behind the set-up chapter's architecture test.
+HOST_CMD = re.compile(r'^(if \[ "\$\(dpkg --print-architecture\)" = \w+ \]; then )?'
+                      r"sudo (apt|apt-get|update-alternatives)\b")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 # Programs that read and write only files, never the running kernel, and
