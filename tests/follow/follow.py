@@ -65,6 +65,9 @@ CHECK_RULE = re.compile(r"^(expect|reject): (.*)$")
 # Package commands, also behind the set-up chapter's architecture test.
 HOST_CMD = re.compile(r'^(if \[ "\$\(dpkg --print-architecture\)" = \w+ \]; then )?'
                       r"sudo (apt|apt-get|update-alternatives)\b")
+# What the kernel prints when something went wrong (WARN, BUG, oops, the
+# bug finders); dmesg prefixes each with its time stamp.
+KERNEL_REPORT = re.compile(r"\b(WARNING:|BUG:|Oops|KASAN|UBSAN|kmemleak|general protection|Kernel panic)")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 # Programs that read and write only files, never the running kernel, and
@@ -402,6 +405,8 @@ def scripts(steps, out_dir):
                 in_guest = True
             c["segment"] = seg
             guest += framed(f"{si}.{ci}", c["cmd"])
+    # Last, the kernel log of the whole session, for check's final result.
+    guest += framed("klog", "sudo dmesg")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "native.sh").write_text("\n".join(native) + "\n")
@@ -437,7 +442,7 @@ def check(out_dir, host_log, console_log):
             return None, f"did not run (an earlier command hung, or {'the VM died' if run == 'guest' else 'the chroot session ended'})"
         return res[key]
 
-    print(f"1..{len(p['steps'])}")
+    print(f"1..{len(p['steps']) + 1}")
     for n, step in enumerate(p["steps"], 1):
         si = n - 1
         problems = list(step.get("problems", []))
@@ -488,6 +493,29 @@ def check(out_dir, host_log, console_log):
         what = f"creates {step['path']}" if step["kind"] == "file" else \
             "; ".join(c["cmd"].split("\n")[0] for c in cmds)[:80]
         report(n, step, problems, what)
+    # The kernel log, read after the last block: a warning is allowed only
+    # where an exercise's check provokes it on purpose (its expect: names
+    # WARNING); anything else the kernel reports fails.
+    n = len(p["steps"]) + 1
+    provoked = sum(1 for s in p["steps"] if s["kind"] == "check" and any("WARNING" in e for e in s["expect"]))
+    rc, lines = get("guest", "klog")
+    if rc is None:
+        problems = [f"sudo dmesg {lines}"]
+    elif rc != 0 or not lines:
+        problems = [f"sudo dmesg exited {rc} with {len(lines)} lines"]
+    else:
+        bad = [line for line in lines if KERNEL_REPORT.search(line)]
+        warns = [line for line in bad if "WARNING:" in line]
+        others = [line for line in bad if "WARNING:" not in line]
+        problems = []
+        if others:
+            problems.append(f"the kernel reported {others[0].strip()}")
+        if len(warns) != provoked:
+            problems.append(f"{len(warns)} WARNINGs, where the exercises provoke {provoked}")
+        if problems:
+            problems += ["  " + line for line in (others + warns)[:8]]
+    report(n, {"where": "the kernel log"}, problems,
+           f"no oops, BUG or KASAN report, and only the {provoked} WARNING(s) the exercises provoke")
     print(f"# not run: {len(p['not_run'])} blocks")
     for s in p["not_run"]:
         print(f"#   {s['where']}: {s['reason']}")

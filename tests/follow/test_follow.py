@@ -444,8 +444,21 @@ class EditedLogs(FollowTest):
         self.r.console_log.write_text(text[:text.index(f"@@RG-CMD {key}@@")])
         tap = self.r.check()
         self.assertFailsFirstIn(tap, r"smoke-test\.md block 6: lsmod \| grep -c rustguess: did not run")
-        self.assertTrue(all(re.search(r"(smoke-test|write-iter)\.md", line) for line in failures(tap)))
+        self.assertTrue(all(re.search(r"(smoke-test|write-iter)\.md|the kernel log: sudo dmesg did not run", line)
+                            for line in failures(tap)))
         self.assertRegex("\n".join(tap), r"(?m)^ok \d+ - setup\.md block 3")
+
+    def test_kernel_oops_in_the_log(self):
+        self.edit(self.r.console_log, "@@RG-CMD klog@@\n",
+                  "@@RG-CMD klog@@\n[   42.0] BUG: unable to handle page fault for address: ffffffffc0289848\n")
+        tap = self.r.check()
+        self.assertEqual(failures(tap), [failures(tap)[0]])
+        self.assertRegex(failures(tap)[0], r"the kernel log: the kernel reported .*BUG: unable to handle page fault")
+
+    def test_warning_no_exercise_provokes(self):
+        self.edit(self.r.console_log, "@@RG-CMD klog@@\n",
+                  "@@RG-CMD klog@@\n[   42.0] WARNING: CPU: 0 PID: 1 at mm/page_alloc.c:5290\n")
+        self.assertFailsFirstIn(self.r.check(), r"the kernel log: 1 WARNINGs, where the exercises provoke 0")
 
     def test_missing_console_log(self):
         self.r.console_log.unlink()
