@@ -41,6 +41,28 @@ pub fn rmmod() -> Result<(), String> {
     run("rmmod", &["rustguess"])
 }
 
+/// The `delete_module()` system call itself, as `rmmod` would make it
+/// (O_NONBLOCK), without kmod's own check of the use count first: the
+/// kernel's answer, as an errno.
+pub fn delete_module(name: &str) -> Result<(), i32> {
+    extern "C" {
+        fn syscall(number: i64, ...) -> i64;
+    }
+    #[cfg(target_arch = "x86_64")]
+    const SYS_DELETE_MODULE: i64 = 176;
+    #[cfg(target_arch = "aarch64")]
+    const SYS_DELETE_MODULE: i64 = 106;
+    let name = std::ffi::CString::new(name).map_err(|_| EINVAL)?;
+    // SAFETY: delete_module(2) takes a NUL-terminated name and flags; `name`
+    // lives until the call returns.
+    let rc = unsafe { syscall(SYS_DELETE_MODULE, name.as_ptr(), O_NONBLOCK as i64) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
+}
+
 /// The module's line in /proc/modules, if it is loaded.
 pub fn proc_modules_line() -> Option<String> {
     std::fs::read_to_string("/proc/modules")
