@@ -482,14 +482,17 @@ class Classifier(unittest.TestCase):
               "make CLIPPY=1 CLIPPY_DRIVER=/usr/lib/rust-1.93/bin/clippy-driver",
               "/usr/lib/rust-1.93/bin/rustfmt --check --edition 2021 rustguess.rs",
               "strings rustguess.ko | grep -c REVEAL", "modinfo rustguess.ko",
-              "perl -0pi -e 's/(a)(b)/$2$1/' rustguess.rs", "make >/dev/null 2>&1"]
+              "perl -0pi -e 's/(a)(b)/$2$1/' rustguess.rs", "make >/dev/null 2>&1",
+              "rust=$(grep -o 'rustc 1\\.[0-9]*' /lib/modules/$(uname -r)/build/.config | cut -c7-)",
+              "sudo apt install -y rustc-$rust"]
     GUEST = ["uname -r", "sudo insmod rustguess.ko", "lsmod | grep rustguess", "dmesg | tail -n 1",
              "sudo dmesg | tail -n 1", "sysctl kernel.dmesg_restrict", "cat /sys/kernel/security/lockdown",
              "ls -l /dev/rustguess", "grep rustguess /proc/modules", "echo 50 | sudo tee /dev/rustguess",
              "sudo sh -c 'exec sleep 60 < /dev/rustguess' & sleep 1", "kill $! && wait",
              "for i in $(seq 4 40); do echo \"$i\" | sudo tee /dev/rustguess >/dev/null; done",
              "cat /sys/kernel/debug/rustguess/state", "sudo gnudd if=/dev/zero of=/dev/rustguess bs=64M count=1",
-             "modinfo rustguess", "X=1 make", "journalctl -k", "make &", "echo $X", "unknown-tool"]
+             "modinfo rustguess", "X=1 make", "journalctl -k", "make &", "echo $X", "unknown-tool",
+             "x=$(cat /dev/rustguess)", "x=$(cat $f)", "x=$(sudo dmesg)"]
 
     def test_native(self):
         for cmd in self.NATIVE:
