@@ -17,7 +17,9 @@ const ENOSPC: i32 = 28;
 
 pub fn run(suite: &str, stage: &str, c: &mut Ctx) -> bool {
     match suite {
+        "queue-enqueue" => queue_enqueue(c, stage),
         "queue" => queue(c, stage),
+        "counter-bump" => counter_bump(c, stage),
         "counter" => counter(c, stage),
         // For tests/run's self-tests: the one test a sabotage must fail.
         "selftest-queue" => {
@@ -190,6 +192,55 @@ fn queue(c: &mut Ctx, stage: &str) {
     });
 }
 
+/// Path A, step 1: the queue takes messages but has no read_iter yet.
+fn queue_enqueue(c: &mut Ctx, stage: &str) {
+    let t = |name: &str| format!("{stage}/{name}");
+    let ko = format!("{}/rustqueue.ko", c.dir);
+    c.test(&t("insmod"), |c| {
+        dev::insmod(&ko)?;
+        c.expect_log("rustqueue: module loaded")
+    });
+    c.test(&t("node-is-misc-char-device-0600"), |_| {
+        dev::check_misc_node(QUEUE)
+    });
+    c.test(&t("read-is-EINVAL-until-step-2"), |_| match cat(QUEUE) {
+        Err(e) if e.contains("os error 22") => Ok(()),
+        other => Err(format!(
+            "cat gave {other:?}, expected EINVAL (no read_iter)"
+        )),
+    });
+    c.test(&t("empty-write-is-no-message"), |_| {
+        match write_once(QUEUE, b"") {
+            Ok(0) => Ok(()),
+            other => Err(format!("empty write gave {other:?}, expected Ok(0)")),
+        }
+    });
+    c.test(&t("size-bound/4097-bytes-is-EMSGSIZE"), |_| {
+        expect_errno(write_once(QUEUE, &[b'y'; 4097]), EMSGSIZE)
+    });
+    c.test(&t("ENOSPC-on-the-17th"), |_| {
+        for i in 1..=16 {
+            write_once(QUEUE, format!("message {i}\n").as_bytes())
+                .map_err(|e| format!("write {i}: {e}"))?;
+        }
+        expect_errno(write_once(QUEUE, b"message 17\n"), ENOSPC)
+    });
+    c.test(&t("rmmod-while-open-is-refused"), |_| {
+        rmmod_while_open(QUEUE, "rustqueue", &ko)
+    });
+    c.test(&t("rmmod-frees-what-was-queued"), |c| {
+        for i in 1..=3 {
+            write_once(QUEUE, format!("message {i}\n").as_bytes())
+                .map_err(|e| format!("write {i}: {e}"))?;
+        }
+        rmmod("rustqueue")?;
+        if loaded("rustqueue") {
+            return Err("still loaded".into());
+        }
+        c.expect_log("rustqueue: module unloaded (3 messages dropped)")
+    });
+}
+
 /// PRODUCERS threads each enqueue EACH distinct messages (retrying on
 /// ENOSPC) while as many consumers dequeue with one open per message.
 /// Every message must come out exactly once.
@@ -293,6 +344,44 @@ fn say(text: &[u8]) -> TestResult {
     }
 }
 
+/// Path B, step 1: `bump` is the only command.
+fn counter_bump(c: &mut Ctx, stage: &str) {
+    let t = |name: &str| format!("{stage}/{name}");
+    let ko = format!("{}/rustcounter.ko", c.dir);
+    c.test(&t("insmod"), |c| {
+        dev::insmod(&ko)?;
+        c.expect_log("rustcounter: module loaded")
+    });
+    c.test(&t("starts-at-0"), |_| expect_eq(&count()?, "0\n"));
+    c.test(&t("bump-bump-is-2"), |_| {
+        say(b"bump\n")?;
+        say(b"bump\n")?;
+        expect_eq(&count()?, "2\n")
+    });
+    for (name, input) in [
+        ("ADD:5", &b"ADD:5\n"[..]),
+        ("RESET", b"RESET\n"),
+        ("hello", b"hello\n"),
+    ] {
+        c.test(&t(&format!("{name}-is-EINVAL-until-step-2")), |_| {
+            expect_errno(write_once(COUNTER, input), EINVAL)?;
+            expect_eq(&count()?, "2\n")
+        });
+    }
+    c.test(&t("33-bytes-is-EMSGSIZE"), |_| {
+        expect_errno(write_once(COUNTER, &[b' '; 33]), EMSGSIZE)
+    });
+    c.test(&t("4x1000-writers-exact"), |_| writers_add(2, 4, 1000));
+    c.test(&t("rmmod-while-open-is-refused"), |_| {
+        rmmod_while_open(COUNTER, "rustcounter", &ko)
+    });
+    c.test(&t("rmmod"), |c| {
+        say(b"bump\n")?;
+        rmmod("rustcounter")?;
+        c.expect_log("rustcounter: module unloaded at 1")
+    });
+}
+
 fn counter(c: &mut Ctx, stage: &str) {
     let t = |name: &str| format!("{stage}/{name}");
     let ko = format!("{}/rustcounter.ko", c.dir);
@@ -385,6 +474,11 @@ fn counter(c: &mut Ctx, stage: &str) {
 /// all at once, from RESET: the count must be exactly WRITERS x EACH.
 pub(crate) fn writers(writers: u64, each: u64) -> TestResult {
     say(b"RESET\n")?;
+    writers_add(0, writers, each)
+}
+
+/// WRITERS processes bump the count, BEFORE now, EACH times at once.
+fn writers_add(before: u64, writers: u64, each: u64) -> TestResult {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let start = Instant::now();
     let children: Vec<_> = (0..writers)
@@ -408,7 +502,7 @@ pub(crate) fn writers(writers: u64, each: u64) -> TestResult {
         start.elapsed().as_millis(),
         got.trim()
     );
-    expect_eq(&got, &format!("{}\n", writers * each))
+    expect_eq(&got, &format!("{}\n", before + writers * each))
 }
 
 /// `rgtest writer PATH TEXT COUNT`: one open file, COUNT writes of TEXT.
