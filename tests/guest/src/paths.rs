@@ -31,6 +31,17 @@ pub fn run(suite: &str, stage: &str, c: &mut Ctx) -> bool {
             );
             c.test(&format!("{stage}/rmmod"), |_| rmmod("rustqueue"));
         }
+        // A write then a read, each taking the queue's and a file's lock:
+        // with the lock-order sabotage, lockdep sees both orders.
+        "selftest-lockdep" => {
+            let ko = format!("{}/rustqueue.ko", c.dir);
+            c.test(&format!("{stage}/insmod"), |_| dev::insmod(&ko));
+            c.test(&format!("{stage}/write-then-read"), |_| {
+                write_once(QUEUE, b"one\n").map_err(|e| e.to_string())?;
+                expect_eq(&cat_text(QUEUE)?, "one\n")
+            });
+            c.test(&format!("{stage}/rmmod"), |_| rmmod("rustqueue"));
+        }
         "selftest-counter" => {
             let ko = format!("{}/rustcounter.ko", c.dir);
             c.test(&format!("{stage}/insmod"), |_| dev::insmod(&ko));
