@@ -104,18 +104,23 @@ fn rmmod_while_open(path: &str, name: &str, ko: &str) -> TestResult {
     dev::insmod(ko)
 }
 
+/// Loads a path's module and checks its device node (both paths' suites).
+fn load(c: &mut Ctx, stage: &str, ko: &str, name: &str, node: &str) {
+    c.test(&format!("{stage}/insmod"), |c| {
+        dev::insmod(ko)?;
+        c.expect_log(&format!("{name}: module loaded"))
+    });
+    c.test(&format!("{stage}/node-is-misc-char-device-0600"), |_| {
+        dev::check_misc_node(node)
+    });
+}
+
 // --- rustqueue ----------------------------------------------------------------
 
 fn queue(c: &mut Ctx, stage: &str) {
     let t = |name: &str| format!("{stage}/{name}");
     let ko = format!("{}/rustqueue.ko", c.dir);
-    c.test(&t("insmod"), |c| {
-        dev::insmod(&ko)?;
-        c.expect_log("rustqueue: module loaded")
-    });
-    c.test(&t("node-is-misc-char-device-0600"), |_| {
-        dev::check_misc_node(QUEUE)
-    });
+    load(c, stage, &ko, "rustqueue", QUEUE);
     c.test(&t("eof-when-empty"), |_| expect_eq(&cat_text(QUEUE)?, ""));
     c.test(&t("fifo-order-one-message-per-cat"), |_| {
         for m in ["first message\n", "second message\n", "third message\n"] {
@@ -207,13 +212,7 @@ fn queue(c: &mut Ctx, stage: &str) {
 fn queue_enqueue(c: &mut Ctx, stage: &str) {
     let t = |name: &str| format!("{stage}/{name}");
     let ko = format!("{}/rustqueue.ko", c.dir);
-    c.test(&t("insmod"), |c| {
-        dev::insmod(&ko)?;
-        c.expect_log("rustqueue: module loaded")
-    });
-    c.test(&t("node-is-misc-char-device-0600"), |_| {
-        dev::check_misc_node(QUEUE)
-    });
+    load(c, stage, &ko, "rustqueue", QUEUE);
     c.test(&t("read-is-EINVAL-until-step-2"), |_| match cat(QUEUE) {
         Err(e) if e.contains("os error 22") => Ok(()),
         other => Err(format!(
@@ -359,10 +358,7 @@ fn say(text: &[u8]) -> TestResult {
 fn counter_bump(c: &mut Ctx, stage: &str) {
     let t = |name: &str| format!("{stage}/{name}");
     let ko = format!("{}/rustcounter.ko", c.dir);
-    c.test(&t("insmod"), |c| {
-        dev::insmod(&ko)?;
-        c.expect_log("rustcounter: module loaded")
-    });
+    load(c, stage, &ko, "rustcounter", COUNTER);
     c.test(&t("starts-at-0"), |_| expect_eq(&count()?, "0\n"));
     c.test(&t("bump-bump-is-2"), |_| {
         say(b"bump\n")?;
@@ -396,13 +392,7 @@ fn counter_bump(c: &mut Ctx, stage: &str) {
 fn counter(c: &mut Ctx, stage: &str) {
     let t = |name: &str| format!("{stage}/{name}");
     let ko = format!("{}/rustcounter.ko", c.dir);
-    c.test(&t("insmod"), |c| {
-        dev::insmod(&ko)?;
-        c.expect_log("rustcounter: module loaded")
-    });
-    c.test(&t("node-is-misc-char-device-0600"), |_| {
-        dev::check_misc_node(COUNTER)
-    });
+    load(c, stage, &ko, "rustcounter", COUNTER);
     c.test(&t("starts-at-0"), |_| expect_eq(&count()?, "0\n"));
     c.test(&t("bump-bump-bump-is-3"), |_| {
         say(b"bump\n")?;
