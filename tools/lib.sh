@@ -122,9 +122,13 @@ primary_target() { all_targets | head -n1; }
 
 # load_target NAME: the target's description (tests/targets/NAME) and what
 # tools/setup recorded for it: T_ROOT (its chroot), KVER, KDIR, KCC,
-# RUSTC_VERSION, RUSTC_SHORT (e.g. "rustc 1.93.1"), BINDGEN_VERSION, VMLINUZ.
+# RUSTC_VERSION, RUSTC_SHORT (e.g. "rustc 1.93.1"), BINDGEN_VERSION, VMLINUZ;
+# ARCH is empty for an amd64 target (the host's), VM_STAGES empty to boot
+# every stage.
 load_target() {
     T_NAME=$1 PRIMARY=0 APT_PREFERENCES='' LINT_SCRIPT='' LINT_PACKAGES='' VM_TIMEOUT='' VM_MEMORY='' DEBUG_KERNEL=0
+    ARCH='' VM_STAGES=''
+
     [ -f "$RG_TOP/tests/targets/$T_NAME" ] || die "no target tests/targets/$T_NAME"
     # shellcheck disable=SC1090
     . "$RG_TOP/tests/targets/$T_NAME"
@@ -183,6 +187,27 @@ build_rgtest() {
     harness sh -c 'cd tests/guest && CARGO_HOME=/var/cache/cargo CARGO_TARGET_DIR=/var/cache/rgtest \
         RUSTFLAGS="-C target-feature=+crt-static -D warnings" \
         cargo build --release --offline --quiet'
+}
+# target_rgtest: the rgtest the loaded target's guest runs: the harness's
+# (amd64), or for an arm64 target its own, from build_rgtest_cross.
+target_rgtest() {
+    case $ARCH in
+        '') echo "$RG_RGTEST" ;;
+        arm64) echo "$T_ROOT/var/cache/rgtest/aarch64-unknown-linux-gnu/release/rgtest" ;;
+        *) die "$T_NAME: no rgtest for ARCH=$ARCH" ;;
+    esac
+}
+# build_rgtest_cross: rgtest for the loaded arm64 target, in its chroot
+# (sid's cargo, libstd-rust-dev:arm64 and the cross linker), static against
+# glibc: Debian has no musl std for aarch64. glibc's static-link notes
+# (getaddrinfo, getpwuid_r) come as rustc's linker_messages lint, which
+# -D warnings does not reach; -A keeps the log clean.
+build_rgtest_cross() {
+    [ "$ARCH" = arm64 ] || die "$T_NAME: build_rgtest_cross is for arm64 targets"
+    in_target sh -c 'cd tests/guest && CARGO_HOME=/var/cache/cargo CARGO_TARGET_DIR=/var/cache/rgtest \
+        CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+        RUSTFLAGS="-C target-feature=+crt-static -D warnings -A linker-messages" \
+        cargo build --release --offline --quiet --target aarch64-unknown-linux-gnu'
 }
 
 # build_sabotaged NAME OUT [DIR [MAKE_ARG...]]: module directory DIR (the
