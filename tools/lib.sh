@@ -128,7 +128,6 @@ primary_target() { all_targets | head -n1; }
 load_target() {
     T_NAME=$1 PRIMARY=0 APT_PREFERENCES='' LINT_SCRIPT='' LINT_PACKAGES='' VM_TIMEOUT='' VM_MEMORY='' DEBUG_KERNEL=0
     ARCH='' VM_STAGES=''
-
     [ -f "$RG_TOP/tests/targets/$T_NAME" ] || die "no target tests/targets/$T_NAME"
     # shellcheck disable=SC1090
     . "$RG_TOP/tests/targets/$T_NAME"
