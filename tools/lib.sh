@@ -4,7 +4,7 @@
 # Everything expensive lives in one cache outside the checkout:
 #   $RUSTGUESS_CACHE              (default ~/.cache/rustguess)
 #   ├── harness/                  Debian stable chroot: QEMU, busybox, cargo (runs the VMs)
-#   ├── targets/NAME -> NAME@KVER one chroot per kernel target (tests/targets/NAME),
+#   ├── targets/NAME -> NAME@KVER one chroot per kernel target (tests/targets/NAME.toml),
 #   │   └── .rustguess-ready      written last: KVER, KDIR, rustc, vmlinuz, ...
 #   └── *.partial                 an interrupted build; deleted and redone, never trusted
 
@@ -94,43 +94,28 @@ in_chroot() {
 # harness CMD...: run CMD in the harness chroot (QEMU, busybox, cargo), in /src.
 harness() { in_chroot "$RG_HARNESS" /bin/sh -c 'cd /src && exec "$@"' harness "$@"; }
 
-# The kernel targets, one file each in tests/targets/; RUSTGUESS_TARGETS
-# (space-separated names) picks some. The primary target comes first.
-all_targets() {
-    local f
-    for f in "$RG_TOP"/tests/targets/*; do
-        grep -q '^PRIMARY=1' "$f" && basename "$f"
-    done
-    for f in "$RG_TOP"/tests/targets/*; do
-        grep -q '^PRIMARY=1' "$f" || basename "$f"
-    done
+# The kernel targets, one TOML file each in tests/targets/ (their keys:
+# tests/harness/targets.py, which reads them for bash too). targets: the
+# ones RUSTGUESS_TARGETS (space-separated names; "none": no kernel) picks,
+# else all; the primary target comes first.
+targets() { python3 "$RG_TOP/tests/harness/targets.py" --list; }
+all_targets() { RUSTGUESS_TARGETS='' targets; }
+primary_target() { python3 "$RG_TOP/tests/harness/targets.py" --primary; }
+# source_target NAME: the target file's keys as shell variables (TITLE,
+# DISTRO, ..., upper case; lists as words, COMPONENTS with commas).
+source_target() {
+    local vars
+    vars=$(python3 "$RG_TOP/tests/harness/targets.py" "$1") || exit 1
+    eval "$vars"
 }
-targets() {
-    if [ "${RUSTGUESS_TARGETS:-}" = none ]; then
-        return 0
-    elif [ -n "${RUSTGUESS_TARGETS:-}" ]; then
-        local t
-        for t in $RUSTGUESS_TARGETS; do
-            [ -f "$RG_TOP/tests/targets/$t" ] || die "no target tests/targets/$t"
-            echo "$t"
-        done
-    else
-        all_targets
-    fi
-}
-primary_target() { all_targets | head -n1; }
 
-# load_target NAME: the target's description (tests/targets/NAME) and what
+# load_target NAME: the target's description (source_target) and what
 # tools/setup recorded for it: T_ROOT (its chroot), KVER, KDIR, KCC,
 # RUSTC_VERSION, RUSTC_SHORT (e.g. "rustc 1.93.1"), BINDGEN_VERSION, VMLINUZ;
 # ARCH is empty for an amd64 target (the host's), VM_STAGES empty to boot
 # every stage.
 load_target() {
-    T_NAME=$1 PRIMARY=0 APT_PREFERENCES='' LINT_SCRIPT='' LINT_PACKAGES='' VM_TIMEOUT='' VM_MEMORY='' DEBUG_KERNEL=0
-    ARCH='' VM_STAGES=''
-    [ -f "$RG_TOP/tests/targets/$T_NAME" ] || die "no target tests/targets/$T_NAME"
-    # shellcheck disable=SC1090
-    . "$RG_TOP/tests/targets/$T_NAME"
+    source_target "$1"
     T_ROOT=$RG_CACHE/targets/$T_NAME
     [ -f "$T_ROOT/.rustguess-ready" ] || die "target $T_NAME is not set up: run tools/setup $T_NAME"
     # shellcheck disable=SC1091

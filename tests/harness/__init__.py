@@ -1,0 +1,1 @@
+"""The test command's runner (tests/run): targets, checks, TAP, the plan."""
