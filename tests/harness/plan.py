@@ -260,7 +260,12 @@ class Plan:
 
     # -- 4. the harness's self-tests ----------------------------------------------
     def selftests_primary(self):
-        """Each sabotage must make a specific, named check fail."""
+        """Each sabotage must make a specific, named check fail. The
+        sabotaged modules boot on their own, not as expected failures in
+        the target's main boot: two of them hurt the kernel itself (the
+        unbounded write's WARNING taints it, and debugfs-no-owner oopses
+        it, on purpose), which would fail every later stage's log and taint
+        checks; and a boot costs about 5 s of the 22 s this one takes."""
         r, p = self.run, self.primary
         r.step("harness self-tests: sabotaged modules and a guest that never powers off")
         # The hung guest only waits for its timeout: let it do so alongside.
