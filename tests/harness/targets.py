@@ -22,6 +22,8 @@ KEYS = {
     "title": (None, "the name the book and the results use"),
     "distro": (None, "debian or ubuntu: whose archive debootstrap and apt use"),
     "suite": (None, "the distribution's suite (resolute, trixie, sid)"),
+    "bootstrap_suite": ("", "debootstrap this suite, then upgrade to suite with apt "
+                            "(a release the host's debootstrap cannot make yet)"),
     "extra_suites": ([], "more suites in the chroot's sources (updates, backports)"),
     "components": (["main"], "the archive's components"),
     "kernel_meta": (None, "the metapackage whose dependency names the kernel of the day"),
