@@ -63,6 +63,35 @@ pub fn delete_module(name: &str) -> Result<(), i32> {
     }
 }
 
+/// The `finit_module()` system call itself, as `insmod` makes it, from
+/// this thread (so that its fail-nth applies), with no parameters: the
+/// kernel's answer, as an errno.
+pub fn finit_module(ko: &File) -> Result<(), i32> {
+    use std::os::fd::AsRawFd;
+    extern "C" {
+        fn syscall(number: i64, ...) -> i64;
+    }
+    #[cfg(target_arch = "x86_64")]
+    const SYS_FINIT_MODULE: i64 = 313;
+    #[cfg(target_arch = "aarch64")]
+    const SYS_FINIT_MODULE: i64 = 273;
+    // SAFETY: finit_module(2) takes a file descriptor, a NUL-terminated
+    // parameter string and flags; `ko` is open and the string is static.
+    let rc = unsafe {
+        syscall(
+            SYS_FINIT_MODULE,
+            i64::from(ko.as_raw_fd()),
+            c"".as_ptr(),
+            0i64,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
+}
+
 /// The module's line in /proc/modules, if it is loaded.
 pub fn proc_modules_line() -> Option<String> {
     std::fs::read_to_string("/proc/modules")

@@ -1,7 +1,8 @@
-//! Stress, for the debug kernel (tests/stress): 100,000 fuzzed writes,
-//! 8 players at once for 10,000 guesses each, 100 load/unload cycles, and
-//! rmmod racing a loop of opens and closes, for every module the book
-//! builds. The tests check every answer they get; KASAN, lockdep and
+//! Stress, for the debug kernel (tests/stress): every allocation of an
+//! open, a write and a read failed in turn (faults.rs), 100,000 fuzzed
+//! writes, 8 players at once for 10,000 guesses each, 100 load/unload
+//! cycles, and rmmod racing a loop of opens and closes, for every module
+//! the book builds. The tests check every answer they get; KASAN, lockdep and
 //! kmemleak judge what the kernel did, in the checks that end the stage.
 
 use crate::dev::{self, EMSGSIZE};
@@ -40,7 +41,7 @@ const CYCLES: usize = 100;
 const RACE_ROUNDS: usize = 5;
 
 #[derive(Clone, Copy, PartialEq)]
-enum Kind {
+pub(crate) enum Kind {
     /// The finished game or its C twin: one shared game, secret 42.
     Game,
     /// Part II's complete game: shared and solo, random secrets, commands.
@@ -83,6 +84,15 @@ pub fn run(suite: &str, stage: &str, c: &mut Ctx) -> bool {
     // suite spares the hundreds of loads below that time.
     let _ = std::fs::write(KUNIT_FILTER, "none");
     c.test(&t("insmod"), |c| dev::insmod(&m.ko(c)));
+    // The fault test's last calls go through (a guess counts, a message
+    // stays queued); a fresh load, whatever the test found, gives the fuzz
+    // the state it counts from.
+    c.test(&t("every-allocation-fails-cleanly"), |c| {
+        let tested = crate::faults::run(c, kind, name, &m.ko(c), paths);
+        let _ = rmmod(m.name);
+        let reloaded = dev::insmod(&m.ko(c));
+        tested.and(reloaded)
+    });
     c.test(&t(&format!("{FUZZ_WRITES}-fuzzed-writes")), |_| fuzz(&m));
     let players_test = if kind == Kind::Queue {
         format!("{PLAYERS}x{QUEUE_EACH}-producers-{PLAYERS}-consumers-exact")
