@@ -124,42 +124,41 @@ fn modules_area() -> Result<(u64, u64), String> {
     Ok((symbol("_end")?, MODULES_END))
 }
 
-/// The address of the kernel symbol NAME, from /proc/kallsyms.
-fn symbol(name: &str) -> Result<u64, String> {
+/// /proc/kallsyms as (address, name), sorted by address.
+fn kallsyms() -> Result<Vec<(u64, String)>, String> {
     let text =
         std::fs::read_to_string("/proc/kallsyms").map_err(|e| format!("/proc/kallsyms: {e}"))?;
-    text.lines()
-        .find_map(|l| {
+    let mut syms: Vec<(u64, String)> = text
+        .lines()
+        .filter_map(|l| {
             let mut f = l.split_whitespace();
-            let addr = f.next()?;
+            let addr = u64::from_str_radix(f.next()?, 16).ok()?;
             let _kind = f.next()?;
-            (f.next()? == name).then(|| u64::from_str_radix(addr, 16).ok())?
+            Some((addr, f.next()?.to_owned()))
         })
-        .filter(|&a| a != 0)
+        .collect();
+    syms.sort_unstable();
+    Ok(syms)
+}
+
+/// The address of the kernel symbol NAME, from /proc/kallsyms.
+fn symbol(name: &str) -> Result<u64, String> {
+    symbol_in(&kallsyms()?, name)
+}
+
+fn symbol_in(syms: &[(u64, String)], name: &str) -> Result<u64, String> {
+    syms.iter()
+        .find(|(a, n)| n == name && *a != 0)
+        .map(|(a, _)| *a)
         .ok_or_else(|| format!("{name} is not in /proc/kallsyms"))
 }
 
 /// Where the kernel function NAME lies: from its address to the next
 /// symbol's, in /proc/kallsyms.
 fn function_range(name: &str) -> Result<(u64, u64), String> {
-    let text =
-        std::fs::read_to_string("/proc/kallsyms").map_err(|e| format!("/proc/kallsyms: {e}"))?;
-    let mut addrs: Vec<(u64, &str)> = text
-        .lines()
-        .filter_map(|l| {
-            let mut f = l.split_whitespace();
-            let addr = u64::from_str_radix(f.next()?, 16).ok()?;
-            let _kind = f.next()?;
-            Some((addr, f.next()?))
-        })
-        .collect();
-    addrs.sort_unstable();
-    let start = addrs
-        .iter()
-        .find(|(a, n)| *n == name && *a != 0)
-        .map(|(a, _)| *a)
-        .ok_or_else(|| format!("{name} is not in /proc/kallsyms"))?;
-    let end = addrs
+    let syms = kallsyms()?;
+    let start = symbol_in(&syms, name)?;
+    let end = syms
         .iter()
         .map(|(a, _)| *a)
         .find(|&a| a > start)
