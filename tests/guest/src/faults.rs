@@ -23,6 +23,7 @@ use crate::stress::Kind;
 use crate::{Ctx, TestResult};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
+use std::ops::Range;
 use std::os::unix::fs::FileExt;
 
 const FAIL_NTH: &str = "/proc/thread-self/fail-nth";
@@ -470,28 +471,51 @@ pub fn run(c: &mut Ctx, kind: Kind, module: &str, ko: &str, paths: &[&str]) -> T
     Ok(())
 }
 
+/// The line that begins each fault injection report in the kernel log.
+const REPORT: &str = "FAULT_INJECTION: forcing a failure";
+
+/// Where fault injection's reports lie among LOG's lines: each from its
+/// "FAULT_INJECTION: forcing a failure" line through its stack dump's
+/// "</TASK>" (or up to the next report, or the log's end, if cut short).
+fn reports(log: &[String]) -> Vec<Range<usize>> {
+    let mut found = Vec::new();
+    let mut open: Option<usize> = None;
+    for (i, line) in log.iter().enumerate() {
+        if line.contains(REPORT) {
+            if let Some(start) = open.replace(i) {
+                found.push(start..i);
+            }
+        } else if line.contains("</TASK>") {
+            if let Some(start) = open.take() {
+                found.push(start..i + 1);
+            }
+        }
+    }
+    if let Some(start) = open {
+        found.push(start..log.len());
+    }
+    found
+}
+
 /// The allocation sites that failed, from the kernel's reports since the
 /// test began: each report's stack, as the module's frames in it.
 pub fn sites(log: &[String], module: &str) -> Vec<String> {
     let tag = format!("[{module}]");
     let mut sites: Vec<String> = Vec::new();
-    let mut frames: Option<Vec<String>> = None;
-    for line in log {
-        if line.contains("FAULT_INJECTION: forcing a failure") {
-            frames = Some(Vec::new());
-        } else if let Some(fr) = frames.as_mut() {
-            if line.contains("</TASK>") {
-                let site = fr.join(" < ");
-                if !site.is_empty() && !sites.contains(&site) {
-                    sites.push(site);
-                }
-                frames = None;
-            } else if line.contains(&tag) && !line.trim_start().starts_with("? ") {
-                // "? " marks a stale address the unwinder found on the
-                // stack, not a frame of the call.
-                let frame = line.trim();
-                fr.push(frame.split_whitespace().next().unwrap_or(frame).to_owned());
-            }
+    for report in reports(log) {
+        let site = log
+            .get(report)
+            .unwrap_or_default()
+            .iter()
+            .map(|l| l.trim())
+            // "? " marks a stale address the unwinder found on the stack,
+            // not a frame of the call.
+            .filter(|l| l.contains(&tag) && !l.starts_with("? "))
+            .map(|l| l.split_whitespace().next().unwrap_or(l))
+            .collect::<Vec<&str>>()
+            .join(" < ");
+        if !site.is_empty() && !sites.contains(&site) {
+            sites.push(site);
         }
     }
     sites
@@ -514,13 +538,11 @@ fn absorbed_by(report: &[String], module: &str) -> Option<String> {
 /// The lines of the last fault injection report in LOG, its stack's frames
 /// among them.
 fn last_report(log: &[String]) -> Vec<String> {
-    let Some(start) = log
-        .iter()
-        .rposition(|l| l.contains("FAULT_INJECTION: forcing a failure"))
-    else {
+    let Some(report) = reports(log).pop() else {
         return Vec::new();
     };
-    log[start..]
+    log.get(report)
+        .unwrap_or_default()
         .iter()
         .take_while(|l| !l.contains("</TASK>"))
         .map(|l| l.trim().to_owned())
@@ -528,20 +550,12 @@ fn last_report(log: &[String]) -> Vec<String> {
 }
 
 /// The kernel log without fault injection's reports, which are not
-/// findings: each is a "FAULT_INJECTION: forcing a failure" line and its
-/// stack dump, up to "</TASK>".
+/// findings.
 pub fn without_reports(log: Vec<String>) -> Vec<String> {
-    let mut inside = false;
+    let reports = reports(&log);
     log.into_iter()
-        .filter(|l| {
-            if l.contains("FAULT_INJECTION: forcing a failure") {
-                inside = true;
-            }
-            let keep = !inside;
-            if inside && l.contains("</TASK>") {
-                inside = false;
-            }
-            keep
-        })
+        .enumerate()
+        .filter(|(i, _)| !reports.iter().any(|r| r.contains(i)))
+        .map(|(_, l)| l)
         .collect()
 }
