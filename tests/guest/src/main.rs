@@ -71,6 +71,9 @@ pub struct Ctx {
     failed: usize,
     /// The kernel has kmemleak: scan for leaks after every stage.
     kmemleak: bool,
+    /// The stage whose objects the last kmemleak scan saw first, and when
+    /// that scan began (or why it failed): the next scan reports its leaks.
+    kmemleak_pending: Option<(String, Result<Instant, String>)>,
 }
 
 impl Ctx {
@@ -172,7 +175,7 @@ impl Ctx {
             .map(|r| format!("KUnit: not ok {}/{}", r.suite, r.name))
             .collect();
         if self.kmemleak {
-            self.test(&format!("{stage}/kmemleak-clean"), |_| kmemleak_scan());
+            self.kmemleak_scan(Some(stage));
         }
         self.pull_log();
         // Fault injection's reports (faults.rs) are the tests' doing.
@@ -199,6 +202,60 @@ impl Ctx {
         });
         self.stage_log.clear();
     }
+
+    /// One kmemleak scan per stage, at its end: it reports the stage
+    /// before (`STAGE/kmemleak-clean`), and is the first scan of this one's
+    /// objects (NEXT; None after the last stage, whose scan this reports).
+    ///
+    /// kmemleak reports an object only if it is older than 5 s and its
+    /// contents did not change since the scan before; for a new object,
+    /// the first scan is such a change. So each stage's leaks need two
+    /// scans at least 5 s apart. Waiting that out after every stage cost
+    /// about 5 s a stage; instead the next stage's tests run in between,
+    /// and only what is left of the 5.5 s is waited.
+    fn kmemleak_scan(&mut self, next: Option<&str>) {
+        let pending = self.kmemleak_pending.take();
+        if let Some((_, Ok(started))) = &pending {
+            std::thread::sleep(Duration::from_millis(5500).saturating_sub(started.elapsed()));
+        }
+        self.pull_log();
+        let started = Instant::now();
+        let scan = std::fs::write(KMEMLEAK, "scan").map_err(|e| format!("{KMEMLEAK}: scan: {e}"));
+        // kmemleak's own line about this scan's finds ("N new suspected
+        // memory leaks") is the check below's to report, for its stage.
+        let new = self.kmsg.new_lines();
+        self.stage_log.extend(
+            new.into_iter()
+                .filter(|l| !l.contains("new suspected memory leak")),
+        );
+        if let Some((stage, first)) = pending {
+            let this = scan.clone();
+            self.test(&format!("{stage}/kmemleak-clean"), |_| {
+                first.map_err(|e| format!("the scan at the stage's end failed: {e}"))?;
+                this?;
+                kmemleak_report()
+            });
+        }
+        if let Some(stage) = next {
+            self.kmemleak_pending = Some((stage.to_owned(), scan.map(|()| started)));
+        }
+    }
+}
+
+/// What kmemleak's scans found, then forgotten: the next stage's check
+/// starts afresh.
+fn kmemleak_report() -> TestResult {
+    let report = std::fs::read_to_string(KMEMLEAK).map_err(|e| format!("{KMEMLEAK}: read: {e}"))?;
+    std::fs::write(KMEMLEAK, "clear").map_err(|e| format!("{KMEMLEAK}: clear: {e}"))?;
+    if report.trim().is_empty() {
+        return Ok(());
+    }
+    let objects = report.matches("unreferenced object").count();
+    let mut why = format!("kmemleak: {objects} unreferenced objects:");
+    for l in report.lines().take(24) {
+        why.push_str(&format!("\n{l}"));
+    }
+    Err(why)
 }
 
 /// One KUnit test case's result, from the KTAP the kernel logged.
@@ -270,33 +327,6 @@ fn ktap_block<'a>(log: &'a [String], suite: &str) -> &'a [String] {
     &log[start..end]
 }
 
-/// Asks kmemleak for a scan and reports what it found that is new since
-/// the last scan. Objects younger than 5 seconds are not reported yet, so
-/// wait for everything the stage allocated to be old enough.
-fn kmemleak_scan() -> TestResult {
-    // kmemleak reports an object only if it is older than 5 s and its
-    // contents did not change since the scan before; for a new object, the
-    // first scan is such a change. So: a scan (about 6 s here), then the
-    // rest of the 5.5 s, then the scan that reports.
-    let start = Instant::now();
-    let scan = || std::fs::write(KMEMLEAK, "scan").map_err(|e| format!("{KMEMLEAK}: scan: {e}"));
-    scan()?;
-    std::thread::sleep(Duration::from_millis(5500).saturating_sub(start.elapsed()));
-    scan()?;
-    let report = std::fs::read_to_string(KMEMLEAK).map_err(|e| format!("{KMEMLEAK}: read: {e}"))?;
-    // Whatever was found counts once: the next stage's scan starts afresh.
-    std::fs::write(KMEMLEAK, "clear").map_err(|e| format!("{KMEMLEAK}: clear: {e}"))?;
-    if report.trim().is_empty() {
-        return Ok(());
-    }
-    let objects = report.matches("unreferenced object").count();
-    let mut why = format!("kmemleak: {objects} unreferenced objects:");
-    for l in report.lines().take(24) {
-        why.push_str(&format!("\n{l}"));
-    }
-    Err(why)
-}
-
 /// Mounts debugfs (the busybox guest does not) and, if the kernel has
 /// kmemleak, forgets what it found during boot: the stages start clean.
 fn kmemleak_start() -> bool {
@@ -351,10 +381,11 @@ fn run(plan_path: &str) -> i32 {
         count: 0,
         failed: 0,
         kmemleak: kmemleak_start(),
+        kmemleak_pending: None,
     };
     println!("TAP version 13");
     if ctx.kmemleak {
-        println!("# kmemleak: on; a scan ends every stage");
+        println!("# kmemleak: on; a scan ends every stage and reports the stage before");
     }
     // Boot messages are not ours to judge; start the log check from here.
     ctx.pull_log();
@@ -382,6 +413,10 @@ fn run(plan_path: &str) -> i32 {
             let _ = dev::rmmod();
         }
         ctx.check_kernel_log(&stage, &kunit);
+    }
+    if ctx.kmemleak {
+        // The last stage's second scan.
+        ctx.kmemleak_scan(None);
     }
     let (value, letters) = taint();
     ctx.test("kernel-taint", |_| {
