@@ -19,6 +19,8 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 from . import targets as targets_mod
@@ -85,6 +87,8 @@ class Plan:
         self.has_primary = self.primary in self.targets
         self.book = os.environ.get("RUSTGUESS_BOOK", "1") != "0"
         self.follow_native = None
+        self.browser_thread = None
+        self.browser = None
         run.env.update(RG_OUT=str(self.out), RG_PRIMARY=self.primary)
 
     def load(self, name):
@@ -179,6 +183,8 @@ class Plan:
              "reveal_only_in_debug", build, target=t)
         if t == self.primary:
             self.follow_start()
+        if T.debug_kernel:
+            self.browser_start()
         r.phase(f"{t}/guest")
         r.step(f"{t}: in-guest tests on Linux {T.kver}")
         t0 = r.seconds()
@@ -396,19 +402,73 @@ class Plan:
         r.step("browser: the built book in headless Chromium, in the harness")
         if self.quick:
             r.say("      browser: skipped by --quick")
-        elif r.sh("browser: Chromium and playwright-core installed in the harness", "browser_deps"):
-            log = self.out / "browser.log"
-            rc = r.run([TOP / "tests/sh", "browser_test", TOP / "target/book/html", self.out / "screenshots"], log)
-            for line in log.read_text(errors="replace").splitlines():
-                if line.startswith("# first page"):
-                    r.say(line)
-            s = r.stream("browser", log, rc, "checks")
-            if s.bad:
-                r.tail(log, 5)
+        else:
+            if self.browser_thread is None:
+                self.browser_run()
+            else:
+                self.browser_thread.join()
+                r.say(f"      browser: ran alongside the debug kernel's guest, in {self.browser['secs']}s")
+            b, log = self.browser, self.out / "browser.log"
+            if r.judge("browser: Chromium and playwright-core installed in the harness", b["deps"],
+                       self.out / "browser-deps.log", b["deps_secs"]):
+                for line in log.read_text(errors="replace").splitlines():
+                    if line.startswith("# first page"):
+                        r.say(line)
+                s = r.stream("browser", log, b["test"], "checks")
+                if s.bad:
+                    r.tail(log, 5)
             r.sh("self-test: a browser page that never loads fails browser/never: loads",
                  "selftest_browser_never_loads")
         r.phase("book")
         r.sh("workflows: actionlint", "actionlint_check")
+
+    def browser_start(self):
+        """The browser test needs the book, not a kernel: it runs alongside
+        the debug kernel's guest, the run's longest step, whose tests
+        mostly keep one of the two cores busy; book_checks judges it.
+        Not when tools/refresh may rewrite transcripts during the run."""
+        if self.quick or not self.book or os.environ.get("RUSTGUESS_UPDATE_TRANSCRIPTS") == "1":
+            return
+        self.browser_thread = threading.Thread(target=self.browser_guarded, daemon=True)
+        self.browser_thread.start()
+
+    def browser_guarded(self):
+        """browser_run in its thread: an exception there becomes a failed
+        check, not a lost thread."""
+        try:
+            self.browser_run()
+        except Exception as e:  # whatever it is, it fails the browser checks
+            (self.out / "browser-deps.log").write_text(f"the browser test's thread failed: {e!r}\n")
+            self.browser = {"deps": 1, "deps_secs": 0, "test": 1, "secs": 0}
+
+    def browser_run(self):
+        """The book built from the sources into a directory of its own
+        (test-out/browser-book), Chromium and playwright-core in the
+        harness, then tests/browser/book.mjs on that book. Only the exit
+        statuses are kept, in self.browser: the checks are made when the
+        run gets to the browser (book_checks)."""
+        r, t0 = self.run, time.monotonic()
+        if self.book_tools is not None:
+            r.wait(self.book_tools)
+        tools = subprocess.run([TOP / "tools/book-tools"], env=r.env, capture_output=True, text=True)
+        book_bin = tools.stdout.strip() if tools.returncode == 0 else ""
+        site = self.out / "browser-book"
+        built = 1
+        with open(self.out / "browser-book.log", "wb") as log:
+            if book_bin:
+                built = r.wait(r.popen([Path(book_bin) / "mdbook", "build", "--dest-dir", site], log))
+        d0 = time.monotonic()
+        deps = r.run([TOP / "tests/sh", "browser_deps"], self.out / "browser-deps.log")
+        deps_secs = int(time.monotonic() - d0)
+        log = self.out / "browser.log"
+        if deps != 0:
+            test = deps
+        elif built != 0:
+            log.write_text("Bail out! the book did not build for the browser: see test-out/browser-book.log\n")
+            test = built
+        else:
+            test = r.run([TOP / "tests/sh", "browser_test", site / "html", self.out / "screenshots"], log)
+        self.browser = {"deps": deps, "deps_secs": deps_secs, "test": test, "secs": int(time.monotonic() - t0)}
 
     # -- the whole run -------------------------------------------------------------
     def all(self):
