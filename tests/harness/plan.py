@@ -456,7 +456,8 @@ class Plan:
         built = 1
         with open(self.out / "browser-book.log", "wb") as log:
             if book_bin:
-                built = r.wait(r.popen([Path(book_bin) / "mdbook", "build", "--dest-dir", site], log))
+                built = r.wait(r.popen([Path(book_bin) / "mdbook", "build", "--dest-dir", site], log,
+                                       {"PATH": f"{book_bin}:{r.env['PATH']}"}))
         d0 = time.monotonic()
         deps = r.run([TOP / "tests/sh", "browser_deps"], self.out / "browser-deps.log")
         deps_secs = int(time.monotonic() - d0)
